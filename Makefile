@@ -1,0 +1,46 @@
+# Set-up is automatic: every target that needs the virtual environment
+# creates it, installs the pinned packages and generates the gRPC code.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROTOS := $(shell find protos -name '*.proto')
+GENERATED := gen/.generated
+
+.PHONY: run test install generate lint clean
+
+install: $(STAMP) $(GENERATED)
+
+$(VENV)/bin/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# grpcio-tools first: the code it generates must exist before the editable
+# install, which maps the generated "bank" package from gen/.
+$(GENERATED): $(VENV)/bin/python $(PROTOS)
+	$(BIN)/pip install --quiet grpcio-tools==1.85.1
+	rm -rf gen && mkdir -p gen
+	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=gen --grpc_python_out=gen \
+		--pyi_out=gen $(PROTOS)
+	touch $@
+
+$(STAMP): $(GENERATED) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+generate: $(GENERATED)
+
+run: install
+	$(BIN)/python -m bank_common.stack
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/buf lint
+
+clean:
+	rm -rf $(VENV) gen

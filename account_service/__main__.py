@@ -1,0 +1,3 @@
+from account_service.main import main
+
+main()

@@ -1,0 +1,57 @@
+"""Composition root of the account service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from bank.accounts.v1 import account_service_pb2, account_service_pb2_grpc
+from account_service.servicer import AccountServicer, AccountWatchers
+from bank_common import logs
+from bank_common.frontend import Frontend, parse_frontend_args, serve_frontend
+
+SERVICE_NAME = account_service_pb2.DESCRIPTOR.services_by_name[
+    "AccountService"
+].full_name
+
+
+async def serve(config) -> None:
+    watchers = AccountWatchers()
+
+    def register(parts: Frontend, server) -> None:
+        servicer = AccountServicer(
+            parts.ledger, parts.feed, watchers, read_wait=config.read_wait
+        )
+        account_service_pb2_grpc.add_AccountServiceServicer_to_server(servicer, server)
+
+    async def end_streams() -> None:
+        watchers.closing.set()
+
+    await serve_frontend(
+        config,
+        name="account service",
+        service_name=SERVICE_NAME,
+        register=register,
+        on_event=watchers.on_event,
+        before_stop=end_streams,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    config = parse_frontend_args(
+        sys.argv[1:] if argv is None else argv,
+        os.environ,
+        prog="account-service",
+        description="The account management API: customers and accounts.",
+        prefix="ACCOUNTS",
+        listen_default="127.0.0.1:50052",
+        metrics_default="127.0.0.1:9152",
+    )
+    logs.configure(config.common.log_level, config.common.log_format, "account_service")
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()

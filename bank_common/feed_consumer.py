@@ -1,0 +1,229 @@
+"""A live view of accounts, kept current from the ledger store's change feed.
+
+On start the consumer notes the store's latest sequence S, loads every
+account with ListAccounts, and then follows WatchChanges from S. Each
+account carries the sequence of its last change (``change_sequence``), and
+the view keeps whichever state is newer, so accounts that change while the
+snapshot loads end up in their latest state whatever the interleaving.
+
+After a disconnect it reconnects with exponential back-off and resumes
+after the last sequence it applied. If the store no longer retains that
+sequence, it loads a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import random
+from collections.abc import Callable
+
+import grpc
+from prometheus_client import Gauge
+
+from bank.ledger.v1 import ledger_store_pb2 as store
+from bank.ledger.v1 import resources_pb2 as pb
+from bank_common import errors
+from bank_common.ledger_client import LedgerClient
+
+log = logging.getLogger(__name__)
+
+APPLIED_SEQUENCE = Gauge("feed_applied_sequence", "Last change-feed sequence applied.")
+FEED_LAG = Gauge("feed_lag_events", "Committed events not yet applied to the view.")
+FEED_CONNECTED = Gauge("feed_connected", "1 while the change-feed stream is open.")
+
+SNAPSHOT_PAGE = 1000
+
+
+class AccountView:
+    """Accounts by id, each in the newest state seen."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[int, pb.Account] = {}
+
+    def __len__(self) -> int:
+        return len(self._accounts)
+
+    def get(self, account_id: int) -> pb.Account | None:
+        return self._accounts.get(account_id)
+
+    def put(self, account: pb.Account) -> bool:
+        """Keep ``account`` if it is newer than what the view has; return whether it was."""
+        current = self._accounts.get(account.account_id)
+        if current is not None and current.change_sequence >= account.change_sequence:
+            return False
+        self._accounts[account.account_id] = account
+        return True
+
+
+class FeedConsumer:
+    """Follows the change feed into an ``AccountView`` and tracks progress.
+
+    ``on_event`` is called for every event after the view has applied it,
+    for services that fan events out to their own clients.
+    """
+
+    def __init__(
+        self,
+        client: LedgerClient,
+        view: AccountView,
+        *,
+        service: str,
+        on_event: Callable[[pb.ChangeEvent], None] | None = None,
+        max_backoff: float = 5.0,
+    ):
+        self._client = client
+        self.view = view
+        self._service = service
+        self._on_event = on_event
+        self._max_backoff = max_backoff
+        self.applied_seq = 0
+        self.ledger_seq = 0
+        self.connected = False
+        self._waiters: list[tuple[int, int, asyncio.Future]] = []
+        self._waiter_ids = 0
+        self._task: asyncio.Task | None = None
+        self._ready = asyncio.Event()
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.ledger_seq - self.applied_seq)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self._service}-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait until the first snapshot is loaded; return whether it was in time."""
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def wait_for(self, sequence: int, timeout: float) -> bool:
+        """Wait until the view has applied ``sequence``; return whether it did in time."""
+        if sequence <= self.applied_seq:
+            return True
+        future = asyncio.get_running_loop().create_future()
+        self._waiter_ids += 1
+        heapq.heappush(self._waiters, (sequence, self._waiter_ids, future))
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if not future.done():
+                future.cancel()
+
+    def _advance(self, sequence: int) -> None:
+        self.applied_seq = max(self.applied_seq, sequence)
+        self.ledger_seq = max(self.ledger_seq, self.applied_seq)
+        while self._waiters and self._waiters[0][0] <= self.applied_seq:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+        APPLIED_SEQUENCE.set(self.applied_seq)
+        FEED_LAG.set(self.lag)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                if not self._ready.is_set():
+                    await self._load_snapshot()
+                await self._follow()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except errors.SequenceOutOfRange as error:
+                log.warning(
+                    "%s: %s; reloading the snapshot", self._service, error.message
+                )
+                self._ready.clear()
+            except (grpc.aio.AioRpcError, errors.LedgerError) as error:
+                detail = (
+                    error.details() if isinstance(error, grpc.RpcError) else str(error)
+                )
+                log.warning(
+                    "%s: change feed interrupted at sequence %d (%s); reconnecting in %.1fs",
+                    self._service,
+                    self.applied_seq,
+                    detail,
+                    backoff,
+                )
+            self._set_connected(False)
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(self._max_backoff, backoff * 2)
+
+    async def _load_snapshot(self) -> None:
+        info = await self._client.call("GetLedgerInfo", store.GetLedgerInfoRequest())
+        start = info.latest_sequence
+        token = ""
+        loaded = 0
+        while True:
+            page = await self._client.call(
+                "ListAccounts",
+                store.ListAccountsRequest(page_size=SNAPSHOT_PAGE, page_token=token),
+            )
+            for account in page.accounts:
+                self.view.put(account)
+            loaded += len(page.accounts)
+            token = page.next_page_token
+            if not token:
+                break
+        self.applied_seq = start
+        self._advance(start)
+        self._ready.set()
+        log.info(
+            "%s: loaded %d accounts as of sequence %d", self._service, loaded, start
+        )
+
+    async def _follow(self) -> None:
+        request = store.WatchChangesRequest(after_sequence=self.applied_seq)
+        stream = self._client.stub.WatchChanges(request, wait_for_ready=True)
+        try:
+            async for message in stream:
+                if not self.connected:
+                    self._set_connected(True)
+                    log.info(
+                        "%s: following the change feed after sequence %d (ledger at %d)",
+                        self._service,
+                        self.applied_seq,
+                        message.latest_sequence,
+                    )
+                self.ledger_seq = max(self.ledger_seq, message.latest_sequence)
+                for event in message.events:
+                    self._apply(event)
+                if not message.events:
+                    FEED_LAG.set(self.lag)
+        except grpc.aio.AioRpcError as error:
+            domain_error = self._client.translate(error, "WatchChanges")
+            if isinstance(domain_error, errors.SequenceOutOfRange):
+                raise domain_error from None
+            raise
+        finally:
+            stream.cancel()
+        log.info("%s: the ledger store ended the change feed", self._service)
+
+    def _apply(self, event: pb.ChangeEvent) -> None:
+        if event.sequence <= self.applied_seq:
+            return
+        if event.HasField("account"):
+            self.view.put(event.account)
+        if self._on_event is not None:
+            self._on_event(event)
+        self._advance(event.sequence)
+
+    def _set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        FEED_CONNECTED.set(1 if connected else 0)

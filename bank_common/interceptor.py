@@ -1,0 +1,127 @@
+"""Server interceptor: one log line, metrics and error mapping per request.
+
+Handlers raise ``LedgerError`` subclasses; this interceptor turns them into
+rich gRPC statuses, so no servicer builds a status itself. Any other
+exception is a bug: it is logged with a traceback and an incident id, and
+the client receives INTERNAL with that id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+import grpc
+from prometheus_client import Counter, Histogram
+
+from bank_common import errors, status
+
+log = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    "grpc_server_handled_total",
+    "RPCs completed on the server, by method and status code.",
+    ["grpc_service", "grpc_method", "grpc_code"],
+)
+LATENCY = Histogram(
+    "grpc_server_handling_seconds",
+    "Time from receiving an RPC to its status, in seconds.",
+    ["grpc_service", "grpc_method"],
+    buckets=(
+        0.0005,
+        0.001,
+        0.0025,
+        0.005,
+        0.01,
+        0.025,
+        0.05,
+        0.1,
+        0.25,
+        0.5,
+        1,
+        2.5,
+        10,
+    ),
+)
+
+# Only the project's own services are logged per request; health probes and
+# reflection would otherwise flood the log.
+_OWN_PREFIX = "/bank."
+
+
+class RequestInterceptor(grpc.aio.ServerInterceptor):
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not method.startswith(_OWN_PREFIX):
+            return handler
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _wrap(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+def _wrap(method: str, behavior):
+    service, _, name = method[1:].rpartition("/")
+
+    async def handle(request, context: grpc.aio.ServicerContext):
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            return await behavior(request, context)
+        except errors.LedgerError as error:
+            code = status.status_code_of(error)
+            await context.abort_with_status(status.to_rpc_status(error))
+        except grpc.aio.AbortError:
+            code = context.code() or grpc.StatusCode.UNKNOWN
+            raise
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        except grpc.aio.InternalError:
+            # Raised by context.write() when the client has gone away.
+            code = grpc.StatusCode.CANCELLED
+        except Exception:
+            code = grpc.StatusCode.INTERNAL
+            incident = uuid.uuid4().hex[:12]
+            log.exception(
+                "unexpected error in %s request_id=%s incident=%s",
+                method,
+                _request_id(request),
+                incident,
+            )
+            await context.abort_with_status(
+                status.internal_status(
+                    f"internal error in {name} (incident {incident}); the server "
+                    "log has the details. Retrying with the same request_id is safe."
+                )
+            )
+        finally:
+            elapsed = time.perf_counter() - started
+            code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+            REQUESTS.labels(service, name, code_name).inc()
+            LATENCY.labels(service, name).observe(elapsed)
+            log.info(
+                "%s %s %.1fms request_id=%s",
+                method,
+                code_name,
+                elapsed * 1000,
+                _request_id(request),
+            )
+
+    return handle
+
+
+def _request_id(request) -> str:
+    return getattr(request, "request_id", "") or "-"

@@ -1,0 +1,185 @@
+"""Run the three services as local processes.
+
+``make run`` uses this to start the stack in the foreground, and the
+end-to-end tests use ``LocalStack`` to start, kill and restart services on
+free loopback ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+SERVICES = ("ledger", "accounts", "transactions")
+MODULES = {
+    "ledger": "db_service",
+    "accounts": "account_service",
+    "transactions": "transaction_service",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Ports:
+    """gRPC and metrics ports of the three services."""
+
+    grpc: dict[str, int]
+    metrics: dict[str, int]
+
+    @classmethod
+    def defaults(cls) -> Ports:
+        return cls(
+            grpc={"ledger": 50051, "accounts": 50052, "transactions": 50053},
+            metrics={"ledger": 9151, "accounts": 9152, "transactions": 9153},
+        )
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(
+            grpc={name: free_port() for name in SERVICES},
+            metrics={name: free_port() for name in SERVICES},
+        )
+
+    def address(self, service: str) -> str:
+        return f"127.0.0.1:{self.grpc[service]}"
+
+
+@dataclass
+class LocalStack:
+    """The ledger store, account service and transaction service as processes."""
+
+    db_path: Path
+    ports: Ports = field(default_factory=Ports.free)
+    log_dir: Path | None = None
+    """Each service's output goes to <log_dir>/<service>.log; None inherits ours."""
+    extra_args: dict[str, list[str]] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def command(self, service: str) -> list[str]:
+        args = [
+            sys.executable,
+            "-m",
+            MODULES[service],
+            "--listen",
+            self.ports.address(service),
+            "--metrics-address",
+            f"127.0.0.1:{self.ports.metrics[service]}",
+        ]
+        if service == "ledger":
+            args += ["--db-path", str(self.db_path)]
+        else:
+            args += ["--ledger-address", self.ports.address("ledger")]
+        return args + self.extra_args.get(service, [])
+
+    def start(self, service: str, timeout: float = 30.0) -> None:
+        """Start one service and wait until its health check reports SERVING."""
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.processes[service] = subprocess.Popen(
+            self.command(service), stdout=output, stderr=output, env=env
+        )
+        if output is not None:
+            output.close()
+        self.wait_healthy(service, timeout)
+
+    def start_all(self, timeout: float = 30.0) -> None:
+        for service in SERVICES:
+            self.start(service, timeout)
+
+    def wait_healthy(self, service: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        address = self.ports.address(service)
+        with grpc.insecure_channel(address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while True:
+                process = self.processes.get(service)
+                if process is not None and process.poll() is not None:
+                    raise RuntimeError(
+                        f"{service} exited with code {process.returncode} while starting"
+                    )
+                try:
+                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{service} at {address} not healthy in {timeout}s"
+                    )
+                time.sleep(0.1)
+
+    def stop(self, service: str, *, kill: bool = False, timeout: float = 15.0) -> int:
+        """Stop one service with SIGTERM (or SIGKILL) and return its exit code."""
+        process = self.processes.pop(service, None)
+        if process is None:
+            return 0
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+    def stop_all(self) -> None:
+        for service in reversed(SERVICES):
+            self.stop(service)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="bank-stack",
+        description="Start the ledger store, account service and transaction service "
+        "on their default ports; Ctrl-C stops all three.",
+    )
+    parser.add_argument(
+        "--db-path",
+        default=os.environ.get("LEDGER_DB_PATH", "data/ledger.duckdb"),
+        help="DuckDB file of the ledger store (env LEDGER_DB_PATH, "
+        "default data/ledger.duckdb)",
+    )
+    args = parser.parse_args(argv)
+    stack = LocalStack(Path(args.db_path), Ports.defaults())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        stack.start_all()
+        print("\nThe ledger is running:", flush=True)
+        print(
+            f"  ledger store         {stack.ports.address('ledger')}  (file {args.db_path})"
+        )
+        print(f"  account service      {stack.ports.address('accounts')}")
+        print(f"  transaction service  {stack.ports.address('transactions')}")
+        print("  metrics              http://127.0.0.1:9151/metrics, :9152, :9153")
+        print(
+            "Try: grpcurl -plaintext 127.0.0.1:50052 list    Ctrl-C stops all three.\n",
+            flush=True,
+        )
+        while all(p.poll() is None for p in stack.processes.values()):
+            time.sleep(0.5)
+        print("a service exited; stopping the others", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop_all()
+
+
+if __name__ == "__main__":
+    main()

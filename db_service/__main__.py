@@ -1,0 +1,3 @@
+from db_service.main import main
+
+main()

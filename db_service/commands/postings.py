@@ -1,0 +1,264 @@
+"""Commands that post transactions: deposits, withdrawals, transfers, reversals."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from bank.ledger.v1 import ledger_store_pb2 as store
+
+from bank_common import errors, validation
+from db_service import convert
+from db_service.batch import Batch
+from db_service.commands.base import Command, external_ref
+from db_service.domain import rules
+from db_service.domain.model import AccountRecord, EntryRecord, TransactionRecord
+
+DESCRIPTION_MAX = 200
+
+
+def _utc_date(micros: int) -> str:
+    return dt.datetime.fromtimestamp(micros / 1_000_000, dt.UTC).date().isoformat()
+
+
+class PostTransaction(Command):
+    method = "PostTransaction"
+    response_type = store.PostTransactionResponse
+
+    def __init__(
+        self, request: store.PostTransactionRequest, currencies: frozenset[str]
+    ):
+        super().__init__(request)
+        self.kind = convert.KIND_NAME.get(request.kind)
+        if self.kind is None or self.kind == "REVERSAL":
+            raise errors.InvalidArgument(
+                f"kind {request.kind} cannot be posted here: use one of DEPOSIT, WITHDRAWAL, "
+                "TRANSFER, INCOMING_PAYMENT, OUTGOING_PAYMENT, INTEREST, FEE "
+                "(ReverseTransaction posts reversals)",
+                field="kind",
+                reason="INVALID_ENUM",
+            )
+        self.account_id = validation.positive_id(
+            request.account_id, "account_id", "account"
+        )
+        self.counter_account_id = self._counter_account(request)
+        self.currency = validation.currency_code(
+            request.amount.currency_code, "amount.currency_code", currencies
+        )
+        self.amount = validation.amount(
+            request.amount.minor_units, "amount.minor_units"
+        )
+        self.description = validation.text(
+            request.description, "description", DESCRIPTION_MAX
+        )
+        self.counterparty_bank = validation.text(
+            request.counterparty.bank_code, "counterparty.bank_code", 32
+        )
+        self.counterparty_account = validation.text(
+            request.counterparty.account_number, "counterparty.account_number", 64
+        )
+        if self.kind == "TRANSFER" and (
+            self.counterparty_bank or self.counterparty_account
+        ):
+            raise errors.InvalidArgument(
+                "counterparty is set on a transfer between accounts of this bank: leave it "
+                "unset, or post an OUTGOING_PAYMENT to the other bank",
+                field="counterparty",
+                reason="UNEXPECTED_FIELD",
+            )
+        self.value_date = validation.iso_date(request.value_date, "value_date")
+        self.external_ref = external_ref(request.external_ref, "external_ref")
+        self.imported = request.imported
+        if self.imported and not (self.external_ref and self.value_date):
+            raise errors.InvalidArgument(
+                "an imported transaction needs external_ref and value_date: set both to the "
+                "source system's reference and date",
+                field="external_ref" if not self.external_ref else "value_date",
+                reason="MISSING_FIELD",
+            )
+
+    def _counter_account(self, request: store.PostTransactionRequest) -> int:
+        if self.kind != "TRANSFER":
+            if request.counter_account_id:
+                raise errors.InvalidArgument(
+                    f"counter_account_id is set on a {self.kind}: only transfers name a "
+                    "second account of this bank",
+                    field="counter_account_id",
+                    reason="UNEXPECTED_FIELD",
+                )
+            return 0
+        counter = validation.positive_id(
+            request.counter_account_id, "counter_account_id", "destination account"
+        )
+        if counter == request.account_id:
+            raise errors.InvalidArgument(
+                f"the transfer's source and destination are both account {counter}: name "
+                "two different accounts",
+                field="counter_account_id",
+                reason="SAME_ACCOUNT",
+            )
+        return counter
+
+    def account_ids(self) -> set[int]:
+        return {self.account_id, self.counter_account_id} - {0}
+
+    def execute(self, batch: Batch) -> store.PostTransactionResponse:
+        legs = self._legs(batch)
+        for account, delta in legs:
+            if not account.is_internal and not self.imported:
+                rules.check_funds(account, delta)
+            rules.check_balance_range(account, delta)
+        if self.external_ref and batch.external_ref_taken(
+            "transaction", self.external_ref
+        ):
+            raise errors.ExternalRefTaken(
+                f"external_ref {self.external_ref!r} is already used by another transaction: "
+                "it was imported before; look it up with GetTransaction",
+                external_ref=self.external_ref,
+            )
+        record = post(
+            batch,
+            legs,
+            kind=self.kind,
+            description=self.description or "",
+            counterparty=(self.counterparty_bank, self.counterparty_account),
+            value_date=self.value_date,
+            external_ref=self.external_ref,
+            imported=self.imported,
+        )
+        return store.PostTransactionResponse(
+            transaction=convert.transaction_message(record, _currencies(batch, record)),
+            commit_sequence=batch.last_seq,
+        )
+
+    def _legs(self, batch: Batch) -> list[tuple[AccountRecord, int]]:
+        if self.kind == "TRANSFER":
+            source = self._customer_account(batch, self.account_id, "source")
+            destination = self._customer_account(
+                batch, self.counter_account_id, "destination"
+            )
+            return [(source, -self.amount), (destination, self.amount)]
+        account = self._customer_account(batch, self.account_id, "")
+        direction, purpose = rules.BANK_SIDE[self.kind]
+        bank = batch.bank_account(self.currency, purpose)
+        return [(account, direction * self.amount), (bank, -direction * self.amount)]
+
+    def _customer_account(
+        self, batch: Batch, account_id: int, role: str
+    ) -> AccountRecord:
+        account = batch.account(account_id, role)
+        rules.check_customer_account(account, role)
+        rules.check_postable(account, role)
+        rules.check_currency(account, self.currency, "amount.currency_code")
+        return account
+
+
+def _currencies(batch: Batch, record: TransactionRecord) -> dict[int, str]:
+    return batch.currency_of(entry.account_id for entry in record.entries)
+
+
+def post(
+    batch: Batch,
+    legs: list[tuple[AccountRecord, int]],
+    *,
+    kind: str,
+    description: str,
+    counterparty: tuple[str | None, str | None] = (None, None),
+    value_date: str | None = None,
+    external_ref: str | None = None,
+    imported: bool = False,
+    reverses: int | None = None,
+) -> TransactionRecord:
+    """Stage a transaction whose legs are (account, signed amount) and sum to zero.
+
+    The caller has checked every rule; this only assigns ids, computes the
+    balance after each entry and stages the transaction and the balances.
+    """
+    if sum(delta for _, delta in legs) != 0:
+        raise AssertionError(f"unbalanced legs for {kind}: {legs}")
+    transaction_id = batch.new_transaction_id()
+    entries = []
+    updated = []
+    for account, delta in legs:
+        current = batch.account(account.account_id)
+        entry = EntryRecord(
+            entry_id=batch.new_entry_id(),
+            transaction_id=transaction_id,
+            account_id=current.account_id,
+            amount=delta,
+            balance_after=current.balance + delta,
+        )
+        entries.append(entry)
+        updated.append(
+            dataclasses.replace(
+                current, balance=entry.balance_after, last_activity_us=batch.now_us
+            )
+        )
+    record = TransactionRecord(
+        transaction_id=transaction_id,
+        kind=kind,
+        description=description,
+        counterparty_bank=counterparty[0],
+        counterparty_account=counterparty[1],
+        value_date=value_date or _utc_date(batch.now_us),
+        posted_us=batch.now_us,
+        external_ref=external_ref,
+        imported=imported,
+        change_seq=0,
+        reverses_transaction_id=reverses,
+        entries=tuple(entries),
+    )
+    record = batch.stage_transaction(record)
+    for account in updated:
+        batch.stage_account(account, "BALANCE_CHANGED")
+    return record
+
+
+class ReverseTransaction(Command):
+    method = "ReverseTransaction"
+    response_type = store.ReverseTransactionResponse
+
+    def __init__(self, request: store.ReverseTransactionRequest):
+        super().__init__(request)
+        self.transaction_id = validation.positive_id(
+            request.transaction_id, "transaction_id", "transaction"
+        )
+        self.description = validation.text(
+            request.description, "description", DESCRIPTION_MAX
+        )
+
+    def execute(self, batch: Batch) -> store.ReverseTransactionResponse:
+        original = batch.transaction(self.transaction_id)
+        if original.kind == "REVERSAL":
+            raise errors.FailedPrecondition(
+                f"transaction {self.transaction_id} is itself a reversal: post a new "
+                "transaction to redo the original instead",
+                reason="CANNOT_REVERSE_REVERSAL",
+                transaction_id=self.transaction_id,
+            )
+        if batch.is_reversed(self.transaction_id):
+            raise errors.AlreadyReversed(
+                f"transaction {self.transaction_id} has already been reversed",
+                transaction_id=self.transaction_id,
+            )
+        legs = []
+        for entry in original.entries:
+            account = batch.account(entry.account_id)
+            if not account.is_internal:
+                rules.check_postable(account)
+                rules.check_funds(account, -entry.amount)
+            rules.check_balance_range(account, -entry.amount)
+            legs.append((account, -entry.amount))
+        record = post(
+            batch,
+            legs,
+            kind="REVERSAL",
+            description=self.description
+            or f"reversal of transaction {self.transaction_id}",
+            counterparty=(original.counterparty_bank, original.counterparty_account),
+            reverses=self.transaction_id,
+        )
+        return store.ReverseTransactionResponse(
+            transaction=convert.transaction_message(record, _currencies(batch, record)),
+            commit_sequence=batch.last_seq,
+        )

@@ -1,0 +1,137 @@
+"""Composition root of the ledger store: options, database, writer, server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bank.ledger.v1 import ledger_store_pb2, ledger_store_pb2_grpc
+
+from bank_common import logs
+from bank_common.config import (
+    CommonConfig,
+    EnvDefaults,
+    add_common_arguments,
+    common_config,
+)
+from bank_common.server import ServiceHost, wait_for_signal
+from db_service.adapters.database import Database
+from db_service.feed import ChangeFeed
+from db_service.servicer import LedgerStoreServicer
+from db_service.writer import LedgerWriter
+
+log = logging.getLogger("db_service")
+
+SERVICE_NAME = ledger_store_pb2.DESCRIPTOR.services_by_name[
+    "LedgerStoreService"
+].full_name
+
+
+@dataclass(frozen=True)
+class LedgerStoreConfig:
+    """Options of the ledger store."""
+
+    listen: str
+    """host:port the gRPC server listens on."""
+    db_path: str
+    """Path of the DuckDB file; created with its folder when missing."""
+    max_batch: int
+    """Most write requests committed together in one DuckDB transaction."""
+    progress_interval: float
+    """Seconds of silence after which a change-feed stream gets a progress message."""
+    common: CommonConfig
+
+
+def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreConfig:
+    env = EnvDefaults(environ)
+    parser = argparse.ArgumentParser(
+        prog="ledger-store",
+        description="The ledger store: the only process that opens the DuckDB file.",
+    )
+    parser.add_argument(
+        "--listen",
+        default=env.get("LEDGER_ADDR", "127.0.0.1:50051"),
+        help=env.help("host:port to serve gRPC on", "LEDGER_ADDR", "127.0.0.1:50051"),
+    )
+    parser.add_argument(
+        "--db-path",
+        default=env.get("LEDGER_DB_PATH", "data/ledger.duckdb"),
+        help=env.help("DuckDB database file", "LEDGER_DB_PATH", "data/ledger.duckdb"),
+    )
+    parser.add_argument(
+        "--max-batch",
+        type=int,
+        default=int(env.get("LEDGER_MAX_BATCH", "512")),
+        help=env.help(
+            "most write requests per DuckDB transaction", "LEDGER_MAX_BATCH", "512"
+        ),
+    )
+    parser.add_argument(
+        "--progress-interval",
+        type=float,
+        default=float(env.get("LEDGER_PROGRESS_INTERVAL", "1.0")),
+        help=env.help(
+            "seconds without events before a change-feed stream gets a progress message",
+            "LEDGER_PROGRESS_INTERVAL",
+            "1.0",
+        ),
+    )
+    add_common_arguments(parser, env, prefix="LEDGER", metrics_default="127.0.0.1:9151")
+    args = parser.parse_args(argv)
+    if args.max_batch < 1:
+        parser.error(f"--max-batch is {args.max_batch}: use 1 or more")
+    return LedgerStoreConfig(
+        listen=args.listen,
+        db_path=args.db_path,
+        max_batch=args.max_batch,
+        progress_interval=args.progress_interval,
+        common=common_config(args),
+    )
+
+
+async def serve(config: LedgerStoreConfig) -> None:
+    started_us = time.time_ns() // 1000
+    database = Database(config.db_path)
+    currencies = [row[0] for row in database.currencies()]
+    feed = ChangeFeed(database, progress_interval=config.progress_interval)
+    writer = LedgerWriter(database, feed.publish, max_batch=config.max_batch)
+    feed.attach(asyncio.get_running_loop(), writer.latest_sequence)
+    writer.start(currencies)
+    log.info("change log at sequence %d", writer.latest_sequence)
+
+    host = ServiceHost("ledger store", config.listen, config.common)
+    servicer = LedgerStoreServicer(database, writer, feed, started_us)
+    host.add_service(
+        SERVICE_NAME,
+        lambda server: ledger_store_pb2_grpc.add_LedgerStoreServiceServicer_to_server(
+            servicer, server
+        ),
+    )
+    await host.start()
+    try:
+        await wait_for_signal()
+    finally:
+        log.info("stopping: ending change-feed streams, finishing queued writes")
+
+        async def end_streams():
+            feed.close()
+
+        await host.stop(before_stop=end_streams)
+        writer.stop()
+        database.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    config = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
+    logs.configure(config.common.log_level, config.common.log_format, "db_service")
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from transaction_service.main import main
+
+main()

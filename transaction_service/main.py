@@ -1,0 +1,60 @@
+"""Composition root of the transaction service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from bank.transactions.v1 import transaction_service_pb2, transaction_service_pb2_grpc
+from bank_common import logs
+from bank_common.frontend import Frontend, parse_frontend_args, serve_frontend
+from transaction_service.servicer import TransactionServicer
+
+SERVICE_NAME = transaction_service_pb2.DESCRIPTOR.services_by_name[
+    "TransactionService"
+].full_name
+
+
+async def serve(config) -> None:
+    closing = asyncio.Event()
+
+    def register(parts: Frontend, server) -> None:
+        servicer = TransactionServicer(
+            parts.ledger, parts.feed, closing, read_wait=config.read_wait
+        )
+        transaction_service_pb2_grpc.add_TransactionServiceServicer_to_server(
+            servicer, server
+        )
+
+    async def end_streams() -> None:
+        closing.set()
+
+    await serve_frontend(
+        config,
+        name="transaction service",
+        service_name=SERVICE_NAME,
+        register=register,
+        before_stop=end_streams,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    config = parse_frontend_args(
+        sys.argv[1:] if argv is None else argv,
+        os.environ,
+        prog="transaction-service",
+        description="The transaction processing API: postings and statements.",
+        prefix="TRANSACTIONS",
+        listen_default="127.0.0.1:50053",
+        metrics_default="127.0.0.1:9153",
+    )
+    logs.configure(
+        config.common.log_level, config.common.log_format, "transaction_service"
+    )
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    main()

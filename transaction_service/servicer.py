@@ -1,0 +1,247 @@
+"""gRPC entrypoint of the transaction processing API.
+
+Each posting becomes one PostTransaction call to the ledger store, which
+checks every rule again inside the writing transaction. Before the call,
+the service checks the accounts against its live view and rejects postings
+to accounts it knows to be frozen or closed, or in another currency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+import grpc
+
+from bank.ledger.v1 import ledger_store_pb2 as store
+from bank.ledger.v1 import resources_pb2 as pb
+from bank.transactions.v1 import transaction_service_pb2 as api
+from bank.transactions.v1 import transaction_service_pb2_grpc as api_grpc
+from bank_common import account_rules, errors, validation
+from bank_common.feed_consumer import FeedConsumer
+from bank_common.forwarding import forward
+from bank_common.ledger_client import LedgerClient
+
+log = logging.getLogger(__name__)
+
+_STATUS_NAME = {
+    pb.ACCOUNT_STATUS_ACTIVE: "ACTIVE",
+    pb.ACCOUNT_STATUS_FROZEN: "FROZEN",
+    pb.ACCOUNT_STATUS_CLOSED: "CLOSED",
+}
+_IMPORT_KINDS = frozenset(
+    {
+        pb.TRANSACTION_KIND_DEPOSIT,
+        pb.TRANSACTION_KIND_WITHDRAWAL,
+        pb.TRANSACTION_KIND_INCOMING_PAYMENT,
+        pb.TRANSACTION_KIND_OUTGOING_PAYMENT,
+        pb.TRANSACTION_KIND_INTEREST,
+        pb.TRANSACTION_KIND_FEE,
+    }
+)
+
+
+class TransactionServicer(api_grpc.TransactionServiceServicer):
+    def __init__(
+        self,
+        ledger: LedgerClient,
+        feed: FeedConsumer,
+        closing: asyncio.Event,
+        *,
+        read_wait: float,
+    ):
+        self._ledger = ledger
+        self._feed = feed
+        self._closing = closing
+        self._read_wait = read_wait
+
+    async def Deposit(self, request, context):
+        kind = pb.TRANSACTION_KIND_DEPOSIT
+        if request.HasField("counterparty"):
+            kind = pb.TRANSACTION_KIND_INCOMING_PAYMENT
+        response = await self._post(
+            _posting(request, kind), [(request.account_id, "")], request, context
+        )
+        return forward(response, api.DepositResponse)
+
+    async def Withdraw(self, request, context):
+        kind = pb.TRANSACTION_KIND_WITHDRAWAL
+        if request.HasField("counterparty"):
+            kind = pb.TRANSACTION_KIND_OUTGOING_PAYMENT
+        response = await self._post(
+            _posting(request, kind), [(request.account_id, "")], request, context
+        )
+        return forward(response, api.WithdrawResponse)
+
+    async def Transfer(self, request, context):
+        posting = store.PostTransactionRequest(
+            request_id=request.request_id,
+            kind=pb.TRANSACTION_KIND_TRANSFER,
+            account_id=request.from_account_id,
+            counter_account_id=request.to_account_id,
+            amount=request.amount,
+            description=request.description,
+        )
+        accounts = [
+            (request.from_account_id, "source"),
+            (request.to_account_id, "destination"),
+        ]
+        response = await self._post(posting, accounts, request, context)
+        return forward(response, api.TransferResponse)
+
+    async def ImportTransaction(self, request, context):
+        if request.kind not in _IMPORT_KINDS:
+            raise errors.InvalidArgument(
+                f"kind {request.kind} cannot be imported: use DEPOSIT, WITHDRAWAL, "
+                "INCOMING_PAYMENT, OUTGOING_PAYMENT, INTEREST or FEE",
+                field="kind",
+                reason="INVALID_ENUM",
+            )
+        posting = store.PostTransactionRequest(
+            request_id=request.request_id,
+            kind=request.kind,
+            account_id=request.account_id,
+            amount=request.amount,
+            description=request.description,
+            counterparty=request.counterparty,
+            value_date=request.value_date,
+            external_ref=request.external_ref,
+            imported=True,
+        )
+        response = await self._ledger.call("PostTransaction", posting, context)
+        return forward(response, api.ImportTransactionResponse)
+
+    async def ReverseTransaction(self, request, context):
+        response = await self._ledger.call(
+            "ReverseTransaction",
+            forward(request, store.ReverseTransactionRequest),
+            context,
+        )
+        return forward(response, api.ReverseTransactionResponse)
+
+    async def _post(self, posting, accounts, request, context):
+        """Check the accounts against the view, then post through the ledger store."""
+        if request.min_sequence:
+            await self._feed.wait_for(request.min_sequence, self._read_wait)
+        for account_id, role in accounts:
+            self._check_in_view(account_id, role, request.amount.currency_code)
+        return await self._ledger.call("PostTransaction", posting, context)
+
+    def _check_in_view(self, account_id: int, role: str, currency: str) -> None:
+        account = self._feed.view.get(account_id)
+        if account is None:
+            return
+        status = _STATUS_NAME.get(account.status, "")
+        account_rules.check_postable(account_id, status, role)
+        if currency:
+            account_rules.check_currency(
+                account_id, account.currency_code, currency, "amount.currency_code"
+            )
+
+    async def GetTransaction(self, request, context):
+        await self._wait(request.min_sequence)
+        response = await self._ledger.call(
+            "GetTransaction", forward(request, store.GetTransactionRequest), context
+        )
+        return forward(response, api.GetTransactionResponse)
+
+    async def ListStatement(self, request, context):
+        await self._wait(request.min_sequence)
+        response = await self._ledger.call(
+            "ListStatement", forward(request, store.ListStatementRequest), context
+        )
+        return forward(response, api.ListStatementResponse)
+
+    async def _wait(self, min_sequence: int) -> None:
+        if min_sequence and not await self._feed.wait_for(
+            min_sequence, self._read_wait
+        ):
+            log.warning(
+                "view did not reach sequence %d within %.1fs (at %d); reading anyway",
+                min_sequence,
+                self._read_wait,
+                self._feed.applied_seq,
+            )
+
+    async def WatchTransactions(self, request, context: grpc.aio.ServicerContext):
+        account_id = validation.positive_id(request.account_id, "account_id", "account")
+        if self._feed.view.get(account_id) is None:
+            await self._ledger.call(
+                "GetAccount", store.GetAccountRequest(account_id=account_id), context
+            )
+        after = request.after_sequence if request.HasField("after_sequence") else None
+        backoff = 0.1
+        while not self._closing.is_set():
+            try:
+                after = await self._relay(account_id, after, context)
+                backoff = 0.1
+            except grpc.aio.AioRpcError as error:
+                translated = self._ledger.translate(error, "WatchChanges")
+                if not isinstance(translated, errors.Unavailable):
+                    raise translated from None
+                log.warning(
+                    "WatchTransactions for account %d lost the ledger store (%s); "
+                    "resuming after sequence %s",
+                    account_id,
+                    error.code().name,
+                    after,
+                )
+            await _sleep_or_closing(backoff * (0.5 + random.random()), self._closing)
+            backoff = min(5.0, backoff * 2)
+
+    async def _relay(self, account_id: int, after: int | None, context) -> int | None:
+        """Relay the store's transaction events for the account; return the last sequence."""
+        upstream = store.WatchChangesRequest(
+            entity_types=[pb.ENTITY_TYPE_TRANSACTION], account_id=account_id
+        )
+        if after is not None:
+            upstream.after_sequence = after
+        stream = self._ledger.stub.WatchChanges(upstream, wait_for_ready=True)
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            async for message in stream:
+                if after is None:
+                    after = message.latest_sequence
+                for event in message.events:
+                    await context.write(
+                        api.WatchTransactionsResponse(
+                            transaction=event.transaction, sequence=event.sequence
+                        )
+                    )
+                    after = event.sequence
+                if closing.done():
+                    break
+        finally:
+            closing.cancel()
+            stream.cancel()
+        return after
+
+    async def GetServiceStatus(self, request, context):
+        return api.GetServiceStatusResponse(
+            applied_sequence=self._feed.applied_seq,
+            ledger_sequence=self._feed.ledger_seq,
+            lag=self._feed.lag,
+            feed_connected=self._feed.connected,
+            view_accounts=len(self._feed.view),
+        )
+
+
+def _posting(request, kind: int) -> store.PostTransactionRequest:
+    posting = store.PostTransactionRequest(
+        request_id=request.request_id,
+        kind=kind,
+        account_id=request.account_id,
+        amount=request.amount,
+        description=request.description,
+    )
+    if request.HasField("counterparty"):
+        posting.counterparty.CopyFrom(request.counterparty)
+    return posting
+
+
+async def _sleep_or_closing(seconds: float, closing: asyncio.Event) -> None:
+    try:
+        await asyncio.wait_for(closing.wait(), seconds)
+    except TimeoutError:
+        pass
