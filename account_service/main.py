@@ -7,8 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bank.accounts.v1 import account_service_pb2, account_service_pb2_grpc
 from account_service.servicer import AccountServicer, AccountWatchers
+from bank.accounts.v1 import account_service_pb2, account_service_pb2_grpc
 from bank_common import logs
 from bank_common.frontend import Frontend, parse_frontend_args, serve_frontend
 

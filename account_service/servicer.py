@@ -160,7 +160,8 @@ class AccountServicer(api_grpc.AccountServiceServicer):
             min_sequence, self._read_wait
         ):
             log.warning(
-                "view did not reach sequence %d within %.1fs (at %d); reading account %d "
+                "view did not reach sequence %d within %.1fs (at %d); reading account "
+                "%d "
                 "from the ledger store",
                 min_sequence,
                 self._read_wait,

@@ -49,7 +49,7 @@ class AccountView:
         return self._accounts.get(account_id)
 
     def put(self, account: pb.Account) -> bool:
-        """Keep ``account`` if it is newer than what the view has; return whether it was."""
+        """Keep ``account`` if newer than the view's copy; return whether it was kept."""
         current = self._accounts.get(account.account_id)
         if current is not None and current.change_sequence >= account.change_sequence:
             return False
@@ -110,7 +110,7 @@ class FeedConsumer:
             return False
 
     async def wait_for(self, sequence: int, timeout: float) -> bool:
-        """Wait until the view has applied ``sequence``; return whether it did in time."""
+        """Wait until the view has applied ``sequence``; return False on timeout."""
         if sequence <= self.applied_seq:
             return True
         future = asyncio.get_running_loop().create_future()
@@ -155,7 +155,8 @@ class FeedConsumer:
                     error.details() if isinstance(error, grpc.RpcError) else str(error)
                 )
                 log.warning(
-                    "%s: change feed interrupted at sequence %d (%s); reconnecting in %.1fs",
+                    "%s: change feed interrupted at sequence %d (%s); reconnecting in "
+                    "%.1fs",
                     self._service,
                     self.applied_seq,
                     detail,
@@ -196,7 +197,8 @@ class FeedConsumer:
                 if not self.connected:
                     self._set_connected(True)
                     log.info(
-                        "%s: following the change feed after sequence %d (ledger at %d)",
+                        "%s: following the change feed after sequence %d (ledger at "
+                        "%d)",
                         self._service,
                         self.applied_seq,
                         message.latest_sequence,

@@ -113,7 +113,8 @@ class LocalStack:
                 process = self.processes.get(service)
                 if process is not None and process.poll() is not None:
                     raise RuntimeError(
-                        f"{service} exited with code {process.returncode} while starting"
+                        f"{service} exited with code {process.returncode} while "
+                        "starting"
                     )
                 try:
                     reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
@@ -163,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
         stack.start_all()
         print("\nThe ledger is running:", flush=True)
         print(
-            f"  ledger store         {stack.ports.address('ledger')}  (file {args.db_path})"
+            f"  ledger store         {stack.ports.address('ledger')}  (file "
+            f"{args.db_path})"
         )
         print(f"  account service      {stack.ports.address('accounts')}")
         print(f"  transaction service  {stack.ports.address('transactions')}")

@@ -37,7 +37,8 @@ def request_id(value: str) -> str:
         )
     if not _REQUEST_ID.fullmatch(value):
         raise InvalidArgument(
-            f"request_id {_clip(value)!r} is invalid: use 1 to {REQUEST_ID_MAX} printable "
+            f"request_id {_clip(value)!r} is invalid: use 1 to {REQUEST_ID_MAX} "
+            "printable "
             "ASCII characters without spaces",
             field="request_id",
             reason="INVALID_REQUEST_ID",
@@ -48,7 +49,8 @@ def request_id(value: str) -> str:
 def positive_id(value: int, field: str, what: str) -> int:
     if value <= 0:
         raise InvalidArgument(
-            f"{field} is {value}: set it to the id of an existing {what} (ids start at 1)",
+            f"{field} is {value}: set it to the id of an existing {what} (ids start "
+            "at 1)",
             field=field,
             reason="INVALID_ID",
         )
@@ -73,7 +75,8 @@ def text(
         )
     if len(stripped) > max_length:
         raise InvalidArgument(
-            f"{field} has {len(stripped)} characters: shorten it to at most {max_length}",
+            f"{field} has {len(stripped)} characters: shorten it to at most "
+            f"{max_length}",
             field=field,
             reason="FIELD_TOO_LONG",
             max_length=max_length,
@@ -116,7 +119,8 @@ def amount(minor_units: int, field: str) -> int:
         )
     if minor_units > MAX_AMOUNT:
         raise InvalidArgument(
-            f"{field} is {minor_units}, above the limit of {MAX_AMOUNT} minor units per "
+            f"{field} is {minor_units}, above the limit of {MAX_AMOUNT} minor units "
+            "per "
             "posting: check the units, or split the amount",
             field=field,
             reason="AMOUNT_TOO_LARGE",

@@ -145,7 +145,8 @@ class Batch:
         if record is None:
             label = f"{role} account" if role else "account"
             raise errors.AccountNotFound(
-                f"{label} {account_id} does not exist: check the id, or look the account "
+                f"{label} {account_id} does not exist: check the id, or look the "
+                "account "
                 "up with ListAccounts",
                 account_id=account_id,
             )
@@ -160,7 +161,8 @@ class Batch:
             record = customers_sql.load(self.cursor, [customer_id]).get(customer_id)
         if record is None:
             raise errors.CustomerNotFound(
-                f"{field} {customer_id} does not exist: check the id, or find the customer "
+                f"{field} {customer_id} does not exist: check the id, or find the "
+                "customer "
                 "with ListCustomers",
                 customer_id=customer_id,
             )
@@ -170,7 +172,8 @@ class Batch:
         """Ids of accounts, not closed, that the customer holds in any role."""
         rows = self.cursor.execute(
             """
-            SELECT a.account_id FROM account_holders h JOIN accounts a USING (account_id)
+            SELECT a.account_id
+            FROM account_holders h JOIN accounts a USING (account_id)
             WHERE h.customer_id = ? AND a.status <> 'CLOSED'
             """,
             [customer_id],

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bank.ledger.v1 import resources_pb2 as pb
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from bank.ledger.v1 import resources_pb2 as pb
 from db_service.domain.model import (
     AccountRecord,
     CustomerRecord,
@@ -131,7 +131,7 @@ def entry_message(entry: EntryRecord, currency: str) -> pb.Entry:
 def transaction_message(
     record: TransactionRecord, currency_of: dict[int, str]
 ) -> pb.Transaction:
-    """Build a Transaction; ``currency_of`` maps each entry's account to its currency."""
+    """Build a Transaction; ``currency_of`` maps account ids to currency codes."""
     entries = [entry_message(e, currency_of[e.account_id]) for e in record.entries]
     moved = sum(e.amount for e in record.entries if e.amount > 0)
     currency = currency_of[record.entries[0].account_id] if record.entries else ""

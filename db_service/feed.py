@@ -19,9 +19,9 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from bank.ledger.v1 import resources_pb2 as pb
 from prometheus_client import Gauge
 
+from bank.ledger.v1 import resources_pb2 as pb
 from db_service import convert
 from db_service.adapters import changelog as changelog_sql
 from db_service.adapters.database import Database
@@ -112,7 +112,7 @@ class ChangeFeed:
         return self._latest
 
     def attach(self, loop: asyncio.AbstractEventLoop, latest_seq: int) -> None:
-        """Deliver on ``loop`` from now on; ``latest_seq`` is the last committed sequence."""
+        """Deliver on ``loop``, starting after ``latest_seq``, the last committed."""
         self._loop = loop
         self._latest = latest_seq
 

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bank.ledger.v1 import ledger_store_pb2, ledger_store_pb2_grpc
-
 from bank_common import logs
 from bank_common.config import (
     CommonConfig,
@@ -77,7 +76,8 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
         type=float,
         default=float(env.get("LEDGER_PROGRESS_INTERVAL", "1.0")),
         help=env.help(
-            "seconds without events before a change-feed stream gets a progress message",
+            "seconds without events before a change-feed stream gets a progress "
+            "message",
             "LEDGER_PROGRESS_INTERVAL",
             "1.0",
         ),

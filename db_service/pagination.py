@@ -50,7 +50,8 @@ def decode(token: str, query: str) -> int:
         )
     if body.get("q") != _fingerprint(query):
         raise InvalidArgument(
-            "page_token belongs to a different query: keep the other request fields as they "
+            "page_token belongs to a different query: keep the other request fields "
+            "as they "
             "were for the first page, or start again with an empty page_token",
             field="page_token",
             reason="INVALID_PAGE_TOKEN",

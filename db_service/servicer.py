@@ -8,10 +8,10 @@ statuses by the server interceptor.
 from __future__ import annotations
 
 import grpc
+
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import ledger_store_pb2_grpc as store_grpc
 from bank.ledger.v1 import resources_pb2 as pb
-
 from bank_common import errors, validation
 from db_service import convert, pagination
 from db_service.adapters import accounts as accounts_sql
@@ -65,7 +65,8 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
             record = found.get(request.customer_id)
         if record is None:
             raise errors.CustomerNotFound(
-                f"no customer with {_key_text(request.customer_id, request.external_ref, 'customer_id')}"
+                "no customer with "
+                f"{_key_text(request.customer_id, request.external_ref, 'customer_id')}"
                 ": check the value, or find the customer with ListCustomers",
                 customer_id=request.customer_id,
             )
@@ -111,7 +112,8 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
             record = found.get(request.account_id)
         if record is None:
             raise errors.AccountNotFound(
-                f"no account with {_key_text(request.account_id, request.external_ref, 'account_id')}"
+                "no account with "
+                f"{_key_text(request.account_id, request.external_ref, 'account_id')}"
                 ": check the value, or list a customer's accounts with ListAccounts",
                 account_id=request.account_id,
             )
@@ -160,10 +162,11 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
 
         record, currencies = await self._database.read(read)
         if record is None:
+            key = _key_text(
+                request.transaction_id, request.external_ref, "transaction_id"
+            )
             raise errors.TransactionNotFound(
-                "no transaction with "
-                f"{_key_text(request.transaction_id, request.external_ref, 'transaction_id')}: "
-                "check the value",
+                f"no transaction with {key}: check the value",
                 transaction_id=request.transaction_id,
             )
         return store.GetTransactionResponse(
@@ -234,15 +237,18 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
         after = request.after_sequence
         if after > latest:
             raise errors.SequenceOutOfRange(
-                f"after_sequence {after} is beyond the latest committed sequence {latest}: "
+                f"after_sequence {after} is beyond the latest committed sequence "
+                f"{latest}: "
                 "resume from a sequence you have received",
                 latest_sequence=latest,
             )
         oldest, _ = await self._database.read(changelog_sql.bounds)
         if oldest and after < oldest - 1:
             raise errors.SequenceOutOfRange(
-                f"after_sequence {after} is older than the retained change log, which starts "
-                f"at {oldest}: reload the state you need and resume from {oldest - 1} or later",
+                f"after_sequence {after} is older than the retained change log, which "
+                "starts "
+                f"at {oldest}: reload the state you need and resume from {oldest - 1} "
+                "or later",
                 oldest_sequence=oldest,
             )
         return after

@@ -191,7 +191,7 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
             backoff = min(5.0, backoff * 2)
 
     async def _relay(self, account_id: int, after: int | None, context) -> int | None:
-        """Relay the store's transaction events for the account; return the last sequence."""
+        """Relay the account's transaction events; return the last sequence seen."""
         upstream = store.WatchChangesRequest(
             entity_types=[pb.ENTITY_TYPE_TRANSACTION], account_id=account_id
         )

@@ -10,9 +10,9 @@ from db_service.adapters.bulk import Column, insert, update
 from db_service.domain.model import AccountRecord
 
 _SELECT = """
-SELECT account_id, currency_code, account_type, status, nickname, overdraft_limit, balance,
-       version, external_ref, epoch_us(opened_at), epoch_us(closed_at), epoch_us(updated_at),
-       epoch_us(last_activity_at), change_seq
+SELECT account_id, currency_code, account_type, status, nickname, overdraft_limit,
+       balance, version, external_ref, epoch_us(opened_at), epoch_us(closed_at),
+       epoch_us(updated_at), epoch_us(last_activity_at), change_seq
 FROM accounts
 """
 
@@ -89,7 +89,8 @@ def find_by_ref(
 
 def taken_refs(cursor: duckdb.DuckDBPyConnection, refs: Sequence[str]) -> set[str]:
     rows = cursor.execute(
-        "SELECT external_ref FROM accounts WHERE external_ref IN (SELECT unnest(?::VARCHAR[]))",
+        "SELECT external_ref FROM accounts WHERE external_ref IN (SELECT "
+        "unnest(?::VARCHAR[]))",
         [list(refs)],
     ).fetchall()
     return {row[0] for row in rows}
@@ -102,7 +103,12 @@ def page(
     if customer_id:
         rows = cursor.execute(
             _SELECT
-            + """ WHERE account_id IN (SELECT account_id FROM account_holders WHERE customer_id = ?)
+            + """
+            WHERE account_id IN (
+                SELECT account_id FROM account_holders WHERE customer_id = ?
+            )
+            AND account_id > ? ORDER BY account_id LIMIT ?
+            """ WHERE account_id IN (SELECT account_id FROM account_holders WHERE customer_id = ?)
                   AND account_id > ? ORDER BY account_id LIMIT ?""",
             [customer_id, after_id, limit],
         ).fetchall()

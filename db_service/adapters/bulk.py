@@ -27,7 +27,8 @@ class Column:
 
 def _relation(columns: Sequence[Column]) -> str:
     parts = [
-        f"{column.expression.format(f'unnest(?::{column.list_type}[])')} AS {column.name}"
+        f"{column.expression.format(f'unnest(?::{column.list_type}[])')} AS "
+        f"{column.name}"
         for column in columns
     ]
     return "SELECT " + ", ".join(parts)
@@ -71,7 +72,8 @@ def update(
         f"{column.name} = changes.{column.name}" for column in columns
     )
     cursor.execute(
-        f"UPDATE {table} SET {assignments} FROM ({_relation([key, *columns])}) AS changes "
+        f"UPDATE {table} SET {assignments} FROM ({_relation([key, *columns])}) AS "
+        "changes "
         f"WHERE {table}.{key.name} = changes.{key.name}",
         _columns_of(rows, len(columns) + 1),
     )

@@ -59,7 +59,8 @@ def find_by_ref(
 
 def taken_refs(cursor: duckdb.DuckDBPyConnection, refs: Sequence[str]) -> set[str]:
     rows = cursor.execute(
-        "SELECT external_ref FROM customers WHERE external_ref IN (SELECT unnest(?::VARCHAR[]))",
+        "SELECT external_ref FROM customers WHERE external_ref IN (SELECT "
+        "unnest(?::VARCHAR[]))",
         [list(refs)],
     ).fetchall()
     return {row[0] for row in rows}

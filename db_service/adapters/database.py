@@ -128,7 +128,8 @@ class Database:
         cursor = self.cursor()
         try:
             return cursor.execute(
-                "SELECT currency_code, minor_unit_exponent, name FROM currencies ORDER BY 1"
+                "SELECT currency_code, minor_unit_exponent, name FROM currencies "
+                "ORDER BY 1"
             ).fetchall()
         finally:
             cursor.close()

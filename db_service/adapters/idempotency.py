@@ -24,7 +24,8 @@ def load(
 ) -> dict[str, IdempotencyRecord]:
     rows = cursor.execute(
         """
-        SELECT request_id, method, request_hash, response, commit_seq FROM idempotency_keys
+        SELECT request_id, method, request_hash, response, commit_seq
+        FROM idempotency_keys
         WHERE request_id IN (SELECT unnest(?::VARCHAR[]))
         """,
         [list(request_ids)],

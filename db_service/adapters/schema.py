@@ -32,7 +32,8 @@ BANK_ACCOUNT_PURPOSES: tuple[str, ...] = ("CASH", "CLEARING", "INTEREST", "FEES"
 
 _V1 = """
 CREATE TABLE currencies (
-    currency_code VARCHAR PRIMARY KEY CHECK (regexp_full_match(currency_code, '[A-Z]{3}')),
+    currency_code VARCHAR PRIMARY KEY
+        CHECK (regexp_full_match(currency_code, '[A-Z]{3}')),
     minor_unit_exponent INTEGER NOT NULL CHECK (minor_unit_exponent BETWEEN 0 AND 4),
     name VARCHAR NOT NULL
 );
@@ -56,7 +57,8 @@ CREATE TABLE customers (
 CREATE TABLE accounts (
     account_id BIGINT PRIMARY KEY,
     currency_code VARCHAR NOT NULL REFERENCES currencies (currency_code),
-    account_type VARCHAR NOT NULL CHECK (account_type IN ('CHECKING', 'SAVINGS', 'INTERNAL')),
+    account_type VARCHAR NOT NULL
+        CHECK (account_type IN ('CHECKING', 'SAVINGS', 'INTERNAL')),
     status VARCHAR NOT NULL CHECK (status IN ('ACTIVE', 'FROZEN', 'CLOSED')),
     nickname VARCHAR CHECK (length(nickname) <= 100),
     overdraft_limit BIGINT CHECK (overdraft_limit >= 0),
@@ -82,7 +84,8 @@ CREATE TABLE account_holders (
 
 CREATE TABLE bank_accounts (
     currency_code VARCHAR NOT NULL REFERENCES currencies (currency_code),
-    purpose VARCHAR NOT NULL CHECK (purpose IN ('CASH', 'CLEARING', 'INTEREST', 'FEES')),
+    purpose VARCHAR NOT NULL
+        CHECK (purpose IN ('CASH', 'CLEARING', 'INTEREST', 'FEES')),
     account_id BIGINT NOT NULL UNIQUE REFERENCES accounts (account_id),
     PRIMARY KEY (currency_code, purpose)
 );
@@ -102,8 +105,10 @@ CREATE TABLE transactions (
 );
 
 CREATE TABLE reversals (
-    reversal_transaction_id BIGINT PRIMARY KEY REFERENCES transactions (transaction_id),
-    reversed_transaction_id BIGINT NOT NULL UNIQUE REFERENCES transactions (transaction_id)
+    reversal_transaction_id BIGINT PRIMARY KEY
+        REFERENCES transactions (transaction_id),
+    reversed_transaction_id BIGINT NOT NULL UNIQUE
+        REFERENCES transactions (transaction_id)
 );
 
 CREATE TABLE entries (
@@ -126,7 +131,8 @@ CREATE TABLE idempotency_keys (
 CREATE TABLE change_log (
     seq BIGINT PRIMARY KEY CHECK (seq >= 1),
     committed_at TIMESTAMPTZ NOT NULL,
-    entity_type VARCHAR NOT NULL CHECK (entity_type IN ('CUSTOMER', 'ACCOUNT', 'TRANSACTION')),
+    entity_type VARCHAR NOT NULL
+        CHECK (entity_type IN ('CUSTOMER', 'ACCOUNT', 'TRANSACTION')),
     change_kind VARCHAR NOT NULL CHECK (change_kind IN ('CREATED', 'UPDATED', 'DELETED',
         'BALANCE_CHANGED', 'CLOSED', 'POSTED')),
     entity_id BIGINT NOT NULL,

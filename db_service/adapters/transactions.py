@@ -35,9 +35,9 @@ _REVERSALS = (
 )
 
 _SELECT = """
-SELECT t.transaction_id, t.kind, t.description, t.counterparty_bank, t.counterparty_account,
-       t.value_date::VARCHAR, epoch_us(t.posted_at), t.external_ref, t.imported, t.change_seq,
-       r.reversed_transaction_id
+SELECT t.transaction_id, t.kind, t.description, t.counterparty_bank,
+       t.counterparty_account, t.value_date::VARCHAR, epoch_us(t.posted_at),
+       t.external_ref, t.imported, t.change_seq, r.reversed_transaction_id
 FROM transactions t
 LEFT JOIN reversals r ON r.reversal_transaction_id = t.transaction_id
 """
@@ -166,11 +166,12 @@ def statement(
 ) -> list[StatementRow]:
     rows = cursor.execute(
         """
-        SELECT e.entry_id, e.transaction_id, t.kind, e.amount, e.balance_after, t.description,
-               t.counterparty_bank, t.counterparty_account, t.value_date::VARCHAR,
-               epoch_us(t.posted_at),
+        SELECT e.entry_id, e.transaction_id, t.kind, e.amount, e.balance_after,
+               t.description, t.counterparty_bank, t.counterparty_account,
+               t.value_date::VARCHAR, epoch_us(t.posted_at),
                (SELECT min(o.account_id) FROM entries o
-                WHERE o.transaction_id = e.transaction_id AND o.account_id <> e.account_id)
+                WHERE o.transaction_id = e.transaction_id
+                  AND o.account_id <> e.account_id)
         FROM entries e JOIN transactions t ON t.transaction_id = e.transaction_id
         WHERE e.account_id = ? AND e.entry_id > ?
           AND (?::DATE IS NULL OR t.value_date >= ?::DATE)

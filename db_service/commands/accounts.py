@@ -7,7 +7,6 @@ import time
 
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
-
 from bank_common import errors, validation
 from db_service import convert
 from db_service.adapters.schema import BANK_ACCOUNT_PURPOSES
@@ -61,7 +60,8 @@ def _holders(holders, field: str = "account.holders") -> tuple[tuple[int, str], 
         )
     if len(holders) > MAX_HOLDERS:
         raise errors.InvalidArgument(
-            f"{field} has {len(holders)} entries: an account has at most {MAX_HOLDERS} holders",
+            f"{field} has {len(holders)} entries: an account has at most "
+            f"{MAX_HOLDERS} holders",
             field=field,
             reason="TOO_MANY_HOLDERS",
         )
@@ -107,7 +107,8 @@ class OpenAccount(Command):
         if account.type not in (pb.ACCOUNT_TYPE_CHECKING, pb.ACCOUNT_TYPE_SAVINGS):
             raise errors.InvalidArgument(
                 f"account.type is {account.type}: use ACCOUNT_TYPE_CHECKING (1) or "
-                "ACCOUNT_TYPE_SAVINGS (2); the bank's own accounts are not opened by hand",
+                "ACCOUNT_TYPE_SAVINGS (2); the bank's own accounts are not opened by "
+                "hand",
                 field="account.type",
                 reason="INVALID_ENUM",
             )
@@ -138,7 +139,8 @@ class OpenAccount(Command):
                 )
         if self.external_ref and batch.external_ref_taken("account", self.external_ref):
             raise errors.ExternalRefTaken(
-                f"account.external_ref {self.external_ref!r} is already used by another "
+                f"account.external_ref {self.external_ref!r} is already used by "
+                "another "
                 "account: look it up with GetAccount, or use another reference",
                 external_ref=self.external_ref,
             )
@@ -193,15 +195,18 @@ class UpdateAccount(Command):
             self.status = convert.ACCOUNT_STATUS_NAME.get(account.status)
             if self.status is None:
                 raise errors.InvalidArgument(
-                    "account.status is missing or unknown: use ACCOUNT_STATUS_ACTIVE or "
+                    "account.status is missing or unknown: use ACCOUNT_STATUS_ACTIVE "
+                    "or "
                     "ACCOUNT_STATUS_FROZEN",
                     field="account.status",
                     reason="INVALID_STATUS",
                 )
             if self.status not in (ACTIVE, FROZEN):
                 raise errors.InvalidArgument(
-                    f"account.status {self.status} cannot be set with UpdateAccount: use "
-                    "ACCOUNT_STATUS_ACTIVE or ACCOUNT_STATUS_FROZEN, and CloseAccount to close",
+                    f"account.status {self.status} cannot be set with UpdateAccount: "
+                    "use "
+                    "ACCOUNT_STATUS_ACTIVE or ACCOUNT_STATUS_FROZEN, and CloseAccount "
+                    "to close",
                     field="account.status",
                     reason="INVALID_STATUS",
                 )
@@ -240,8 +245,10 @@ class UpdateAccount(Command):
         )
         if current.balance < -limit:
             raise errors.FailedPrecondition(
-                f"account {current.account_id} is overdrawn by {-current.balance} minor "
-                f"units, so its overdraft limit cannot go below that until it is repaid",
+                f"account {current.account_id} is overdrawn by {-current.balance} "
+                "minor "
+                "units, so its overdraft limit cannot go below that until it is "
+                "repaid",
                 reason="OVERDRAFT_IN_USE",
                 account_id=current.account_id,
                 balance=current.balance,

@@ -6,7 +6,6 @@ import dataclasses
 
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
-
 from bank_common import errors, validation
 from db_service import convert
 from db_service.batch import Batch
@@ -53,7 +52,8 @@ def _sex(value: int) -> str | None:
         return None
     if value not in convert.SEX_NAME:
         raise errors.InvalidArgument(
-            f"customer.sex {value} is not a known value: use SEX_FEMALE, SEX_MALE or leave "
+            f"customer.sex {value} is not a known value: use SEX_FEMALE, SEX_MALE or "
+            "leave "
             "it unset",
             field="customer.sex",
             reason="INVALID_ENUM",
@@ -83,8 +83,10 @@ class CreateCustomer(Command):
             "customer", self.external_ref
         ):
             raise errors.ExternalRefTaken(
-                f"customer.external_ref {self.external_ref!r} is already used by another "
-                "customer: look that customer up with GetCustomer, or use another reference",
+                f"customer.external_ref {self.external_ref!r} is already used by "
+                "another "
+                "customer: look that customer up with GetCustomer, or use another "
+                "reference",
                 external_ref=self.external_ref,
             )
         record = CustomerRecord(
@@ -171,7 +173,8 @@ class DeleteCustomer(Command):
         if open_ids:
             shown = ", ".join(str(i) for i in open_ids[:10])
             raise errors.CustomerHasOpenAccounts(
-                f"customer {self.customer_id} still holds {len(open_ids)} open account(s) "
+                f"customer {self.customer_id} still holds {len(open_ids)} open "
+                "account(s) "
                 f"({shown}): close them with CloseAccount first",
                 customer_id=self.customer_id,
                 open_account_ids=shown,
@@ -192,7 +195,8 @@ def check_mask(paths: list[str], allowed: tuple[str, ...], resource: str) -> Non
     """Reject an empty mask, unknown paths and repeated paths."""
     if not paths:
         raise errors.InvalidArgument(
-            f"update_mask is empty: name the fields to change, from {', '.join(allowed)}",
+            "update_mask is empty: name the fields to change, from "
+            f"{', '.join(allowed)}",
             field="update_mask",
             reason="INVALID_FIELD_MASK",
         )

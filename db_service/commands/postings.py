@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 
 from bank.ledger.v1 import ledger_store_pb2 as store
-
 from bank_common import errors, validation
 from db_service import convert
 from db_service.batch import Batch
@@ -32,7 +31,8 @@ class PostTransaction(Command):
         self.kind = convert.KIND_NAME.get(request.kind)
         if self.kind is None or self.kind == "REVERSAL":
             raise errors.InvalidArgument(
-                f"kind {request.kind} cannot be posted here: use one of DEPOSIT, WITHDRAWAL, "
+                f"kind {request.kind} cannot be posted here: use one of DEPOSIT, "
+                "WITHDRAWAL, "
                 "TRANSFER, INCOMING_PAYMENT, OUTGOING_PAYMENT, INTEREST, FEE "
                 "(ReverseTransaction posts reversals)",
                 field="kind",
@@ -61,7 +61,8 @@ class PostTransaction(Command):
             self.counterparty_bank or self.counterparty_account
         ):
             raise errors.InvalidArgument(
-                "counterparty is set on a transfer between accounts of this bank: leave it "
+                "counterparty is set on a transfer between accounts of this bank: "
+                "leave it "
                 "unset, or post an OUTGOING_PAYMENT to the other bank",
                 field="counterparty",
                 reason="UNEXPECTED_FIELD",
@@ -71,7 +72,8 @@ class PostTransaction(Command):
         self.imported = request.imported
         if self.imported and not (self.external_ref and self.value_date):
             raise errors.InvalidArgument(
-                "an imported transaction needs external_ref and value_date: set both to the "
+                "an imported transaction needs external_ref and value_date: set both "
+                "to the "
                 "source system's reference and date",
                 field="external_ref" if not self.external_ref else "value_date",
                 reason="MISSING_FIELD",
@@ -81,7 +83,8 @@ class PostTransaction(Command):
         if self.kind != "TRANSFER":
             if request.counter_account_id:
                 raise errors.InvalidArgument(
-                    f"counter_account_id is set on a {self.kind}: only transfers name a "
+                    f"counter_account_id is set on a {self.kind}: only transfers name "
+                    "a "
                     "second account of this bank",
                     field="counter_account_id",
                     reason="UNEXPECTED_FIELD",
@@ -92,7 +95,8 @@ class PostTransaction(Command):
         )
         if counter == request.account_id:
             raise errors.InvalidArgument(
-                f"the transfer's source and destination are both account {counter}: name "
+                f"the transfer's source and destination are both account {counter}: "
+                "name "
                 "two different accounts",
                 field="counter_account_id",
                 reason="SAME_ACCOUNT",
@@ -112,7 +116,8 @@ class PostTransaction(Command):
             "transaction", self.external_ref
         ):
             raise errors.ExternalRefTaken(
-                f"external_ref {self.external_ref!r} is already used by another transaction: "
+                f"external_ref {self.external_ref!r} is already used by another "
+                "transaction: "
                 "it was imported before; look it up with GetTransaction",
                 external_ref=self.external_ref,
             )

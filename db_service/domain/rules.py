@@ -70,8 +70,10 @@ def check_balance_range(account: AccountRecord, delta: int) -> None:
     new_balance = account.balance + delta
     if abs(new_balance) > MAX_BALANCE:
         raise errors.BalanceOutOfRange(
-            f"the posting would take account {account.account_id} to {new_balance} minor "
-            f"units, beyond the ledger's limit of {MAX_BALANCE} either way: lower the amount",
+            f"the posting would take account {account.account_id} to {new_balance} "
+            "minor "
+            f"units, beyond the ledger's limit of {MAX_BALANCE} either way: lower the "
+            "amount",
             account_id=account.account_id,
             max_abs_balance=MAX_BALANCE,
         )
@@ -85,7 +87,8 @@ def check_closable(account: AccountRecord) -> None:
         )
     if account.balance != 0:
         raise errors.NonzeroBalance(
-            f"account {account.account_id} has a balance of {account.balance} minor units: "
+            f"account {account.account_id} has a balance of {account.balance} minor "
+            "units: "
             "move the money out (or settle the overdraft) until it is 0, then close it",
             account_id=account.account_id,
             balance=account.balance,
@@ -95,7 +98,8 @@ def check_closable(account: AccountRecord) -> None:
 def check_version(kind: str, entity_id: int, current: int, expected: int) -> None:
     if current != expected:
         raise errors.VersionMismatch(
-            f"{kind} {entity_id} is at version {current}, not {expected}: someone changed "
+            f"{kind} {entity_id} is at version {current}, not {expected}: someone "
+            "changed "
             "it since you read it. Read it again and reapply your change",
             entity_id=entity_id,
             current_version=current,
