@@ -108,8 +108,7 @@ def page(
                 SELECT account_id FROM account_holders WHERE customer_id = ?
             )
             AND account_id > ? ORDER BY account_id LIMIT ?
-            """ WHERE account_id IN (SELECT account_id FROM account_holders WHERE customer_id = ?)
-                  AND account_id > ? ORDER BY account_id LIMIT ?""",
+            """,
             [customer_id, after_id, limit],
         ).fetchall()
     else:
