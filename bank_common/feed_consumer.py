@@ -49,7 +49,7 @@ class AccountView:
         return self._accounts.get(account_id)
 
     def put(self, account: pb.Account) -> bool:
-        """Keep ``account`` if newer than the view's copy; return whether it was kept."""
+        """Keep ``account`` if newer than the view's copy; return whether kept."""
         current = self._accounts.get(account.account_id)
         if current is not None and current.change_sequence >= account.change_sequence:
             return False
