@@ -22,6 +22,7 @@ from bank_common.config import (
 from bank_common.server import ServiceHost, wait_for_signal
 from db_service.adapters.database import Database
 from db_service.feed import ChangeFeed
+from db_service.retention import prune_forever
 from db_service.servicer import LedgerStoreServicer
 from db_service.writer import LedgerWriter
 
@@ -44,6 +45,8 @@ class LedgerStoreConfig:
     """Most write requests committed together in one DuckDB transaction."""
     progress_interval: float
     """Seconds of silence after which a change-feed stream gets a progress message."""
+    retention_hours: float
+    """Age after which change-log events are deleted; 0 keeps every event."""
     common: CommonConfig
 
 
@@ -82,15 +85,28 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
             "1.0",
         ),
     )
+    parser.add_argument(
+        "--retention-hours",
+        type=float,
+        default=float(env.get("LEDGER_RETENTION_HOURS", "0")),
+        help=env.help(
+            "hours of change-log history to keep; 0 keeps everything",
+            "LEDGER_RETENTION_HOURS",
+            "0",
+        ),
+    )
     add_common_arguments(parser, env, prefix="LEDGER", metrics_default="127.0.0.1:9151")
     args = parser.parse_args(argv)
     if args.max_batch < 1:
         parser.error(f"--max-batch is {args.max_batch}: use 1 or more")
+    if args.retention_hours < 0:
+        parser.error(f"--retention-hours is {args.retention_hours}: use 0 or more")
     return LedgerStoreConfig(
         listen=args.listen,
         db_path=args.db_path,
         max_batch=args.max_batch,
         progress_interval=args.progress_interval,
+        retention_hours=args.retention_hours,
         common=common_config(args),
     )
 
@@ -114,9 +130,14 @@ async def serve(config: LedgerStoreConfig) -> None:
         ),
     )
     await host.start()
+    pruner = None
+    if config.retention_hours:
+        pruner = asyncio.create_task(prune_forever(writer, config.retention_hours))
     try:
         await wait_for_signal()
     finally:
+        if pruner is not None:
+            pruner.cancel()
         log.info("stopping: ending change-feed streams, finishing queued writes")
 
         async def end_streams():

@@ -22,7 +22,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+import duckdb
 from google.protobuf.message import Message
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -55,6 +57,7 @@ BATCH_FAILURES = Counter(
 )
 
 _STOP = object()
+T = TypeVar("T")
 
 
 @dataclass
@@ -62,6 +65,14 @@ class _Pending:
     command: Command
     future: concurrent.futures.Future
     enqueued: float
+
+
+@dataclass
+class _Maintenance:
+    """Work on the database that is not a request, run alone in the writer."""
+
+    work: Callable[[duckdb.DuckDBPyConnection], object]
+    future: concurrent.futures.Future
 
 
 class LedgerWriter:
@@ -114,6 +125,14 @@ class LedgerWriter:
         QUEUE_DEPTH.inc()
         return await asyncio.wrap_future(future)
 
+    async def run_maintenance(
+        self, work: Callable[[duckdb.DuckDBPyConnection], T]
+    ) -> T:
+        """Run ``work(cursor)`` in the writer thread, in a transaction of its own."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put(_Maintenance(work, future))
+        return await asyncio.wrap_future(future)
+
     def stop(self) -> None:
         """Finish the queued requests, then stop the thread."""
         self._stopping = True
@@ -126,21 +145,36 @@ class LedgerWriter:
             first = self._queue.get()
             if first is _STOP:
                 return
+            if isinstance(first, _Maintenance):
+                self._maintain(first)
+                continue
             pending = [first]
-            stop_after = False
+            held_back = None
             while len(pending) < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
-                    stop_after = True
+                if not isinstance(item, _Pending):
+                    held_back = item
                     break
                 pending.append(item)
             QUEUE_DEPTH.dec(len(pending))
             self._process(pending)
-            if stop_after:
+            if held_back is _STOP:
                 return
+            if held_back is not None:
+                self._maintain(held_back)
+
+    def _maintain(self, item: _Maintenance) -> None:
+        try:
+            with transaction(self._cursor):
+                result = item.work(self._cursor)
+        except Exception as error:
+            log.exception("maintenance work failed")
+            item.future.set_exception(error)
+            return
+        item.future.set_result(result)
 
     def _new_batch(self) -> Batch:
         return Batch(

@@ -82,10 +82,18 @@ def read_after(
     ]
 
 
-def delete_before(cursor: duckdb.DuckDBPyConnection, seq: int) -> int:
-    """Delete events with a sequence below ``seq``; return how many went."""
-    row = cursor.execute(
-        "SELECT count(*) FROM change_log WHERE seq < ?", [seq]
-    ).fetchone()
-    cursor.execute("DELETE FROM change_log WHERE seq < ?", [seq])
-    return row[0]
+def delete_older_than(cursor: duckdb.DuckDBPyConnection, cutoff_us: int) -> int:
+    """Delete events committed before ``cutoff_us``; return how many went.
+
+    The newest event always stays, so the next sequence can still be derived
+    from the table after a restart.
+    """
+    condition = (
+        "committed_at < make_timestamptz(?) AND seq < (SELECT max(seq) FROM change_log)"
+    )
+    count = cursor.execute(
+        f"SELECT count(*) FROM change_log WHERE {condition}", [cutoff_us]
+    ).fetchone()[0]
+    if count:
+        cursor.execute(f"DELETE FROM change_log WHERE {condition}", [cutoff_us])
+    return count
