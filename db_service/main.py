@@ -47,6 +47,8 @@ class LedgerStoreConfig:
     """Seconds of silence after which a change-feed stream gets a progress message."""
     retention_hours: float
     """Age after which change-log events are deleted; 0 keeps every event."""
+    feed_buffer: int
+    """Commits buffered per change-feed stream before it reads the change log."""
     common: CommonConfig
 
 
@@ -86,6 +88,17 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
         ),
     )
     parser.add_argument(
+        "--feed-buffer",
+        type=int,
+        default=int(env.get("LEDGER_FEED_BUFFER", "1000")),
+        help=env.help(
+            "commits buffered in memory per change-feed stream; a stream further "
+            "behind catches up from the change log table",
+            "LEDGER_FEED_BUFFER",
+            "1000",
+        ),
+    )
+    parser.add_argument(
         "--retention-hours",
         type=float,
         default=float(env.get("LEDGER_RETENTION_HOURS", "0")),
@@ -99,6 +112,8 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
     args = parser.parse_args(argv)
     if args.max_batch < 1:
         parser.error(f"--max-batch is {args.max_batch}: use 1 or more")
+    if args.feed_buffer < 1:
+        parser.error(f"--feed-buffer is {args.feed_buffer}: use 1 or more")
     if args.retention_hours < 0:
         parser.error(f"--retention-hours is {args.retention_hours}: use 0 or more")
     return LedgerStoreConfig(
@@ -107,6 +122,7 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
         max_batch=args.max_batch,
         progress_interval=args.progress_interval,
         retention_hours=args.retention_hours,
+        feed_buffer=args.feed_buffer,
         common=common_config(args),
     )
 
@@ -115,7 +131,11 @@ async def serve(config: LedgerStoreConfig) -> None:
     started_us = time.time_ns() // 1000
     database = Database(config.db_path)
     currencies = [row[0] for row in database.currencies()]
-    feed = ChangeFeed(database, progress_interval=config.progress_interval)
+    feed = ChangeFeed(
+        database,
+        queue_size=config.feed_buffer,
+        progress_interval=config.progress_interval,
+    )
     writer = LedgerWriter(database, feed.publish, max_batch=config.max_batch)
     feed.attach(asyncio.get_running_loop(), writer.latest_sequence)
     writer.start(currencies)

@@ -44,6 +44,8 @@ class Bank:
     transactions: txn_grpc.TransactionServiceStub
     ledger: store_grpc.LedgerStoreServiceStub
     channels: tuple[grpc.Channel, ...]
+    addresses: dict[str, str]
+    """host:port of "accounts", "transactions" and "ledger"."""
 
     @classmethod
     def connect(
@@ -58,6 +60,11 @@ class Bank:
             transactions=txn_grpc.TransactionServiceStub(channels[1]),
             ledger=store_grpc.LedgerStoreServiceStub(channels[2]),
             channels=channels,
+            addresses={
+                "accounts": accounts_addr,
+                "transactions": transactions_addr,
+                "ledger": ledger_addr,
+            },
         )
 
     def close(self) -> None:
