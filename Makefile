@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := gen/.generated
 
-.PHONY: run test install generate lint clean
+.PHONY: run test install generate lint clean bench-feed
 
 install: $(STAMP) $(GENERATED)
 
@@ -37,6 +37,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Change-feed latency with 1 and with 50 subscribers; see docs/benchmarks.md.
+bench-feed: install
+	$(BIN)/python -m benchmarks.feed_latency --subscribers 1
+	$(BIN)/python -m benchmarks.feed_latency --subscribers 50
 
 lint: install
 	$(BIN)/ruff check .

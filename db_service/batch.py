@@ -11,6 +11,7 @@ event, so the change log and the data commit together.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 
@@ -362,8 +363,15 @@ class Batch:
         )
         accounts_sql.insert_bank_accounts(cursor, self._new_bank_accounts)
         transactions_sql.insert_all(cursor, self.transactions)
-        changelog_sql.insert_all(cursor, self.events)
         idempotency_sql.insert_all(cursor, list(self.idempotency.values()), self.now_us)
+        # The change log goes last, stamped just before its insert, so an
+        # event's commit_time is within one statement and COMMIT of the commit.
+        committed_us = time.time_ns() // 1000
+        self.events = [
+            dataclasses.replace(event, committed_us=committed_us)
+            for event in self.events
+        ]
+        changelog_sql.insert_all(cursor, self.events)
 
     def committed(self) -> None:
         """Publish the batch's account states to the writer's cache after COMMIT."""
