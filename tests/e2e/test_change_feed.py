@@ -54,7 +54,7 @@ def post_random(bank: Bank, accounts: list[pb.Account], count: int, seed: int) -
 
 
 def check_events_match_ledger(bank: Bank, events: list[pb.ChangeEvent]) -> None:
-    """Check each event against the state the ledger store holds now."""
+    """Check each event against the ledger store's current state."""
     last_transaction: pb.Transaction | None = None
     final_accounts: dict[int, pb.Account] = {}
     for event in events:
@@ -76,7 +76,7 @@ def check_events_match_ledger(bank: Bank, events: list[pb.ChangeEvent]) -> None:
         assert account == bank.ledger_account(account_id)
 
 
-def test_every_subscriber_receives_every_commit_in_order(bank):
+def test_subscribers_receive_all_commits_in_order(bank):
     accounts = [bank.open_account(overdraft=10_000) for _ in range(6)]
     start = latest_sequence(bank)
     subscribers = [Subscriber(bank.addresses["ledger"], start) for _ in range(3)]
@@ -105,7 +105,7 @@ def test_every_subscriber_receives_every_commit_in_order(bank):
             subscriber.close()
 
 
-def test_resumed_subscriber_gets_exactly_the_missed_events(bank):
+def test_resume_delivers_exactly_missed_events(bank):
     accounts = [bank.open_account(overdraft=10_000) for _ in range(3)]
     start = latest_sequence(bank)
     reference = Subscriber(bank.addresses["ledger"], start)
@@ -129,7 +129,7 @@ def test_resumed_subscriber_gets_exactly_the_missed_events(bank):
         reference.close()
 
 
-def test_subscriber_resumes_after_ledger_store_restart(tmp_path):
+def test_resume_after_ledger_restart(tmp_path):
     stack = LocalStack(db_path=tmp_path / "ledger.duckdb", log_dir=tmp_path / "logs")
     stack.start_all()
     bank = Bank.connect(
@@ -164,7 +164,7 @@ def test_subscriber_resumes_after_ledger_store_restart(tmp_path):
         stack.stop_all()
 
 
-def test_stalled_subscriber_blocks_no_writer_and_loses_nothing(tmp_path):
+def test_stalled_subscriber_blocks_no_writes(tmp_path):
     # A buffer of 5 commits and a 64 KiB flow-control window make the stall
     # overflow the server's buffer, so the stream must catch up from the
     # change-log table.
@@ -209,7 +209,7 @@ def test_stalled_subscriber_blocks_no_writer_and_loses_nothing(tmp_path):
         stack.stop_all()
 
 
-def test_old_start_sequence_is_out_of_range_after_pruning(tmp_path):
+def test_pruned_start_sequence_out_of_range(tmp_path):
     stack = LocalStack(
         db_path=tmp_path / "ledger.duckdb",
         log_dir=tmp_path / "logs",
@@ -237,7 +237,7 @@ def test_old_start_sequence_is_out_of_range_after_pruning(tmp_path):
         stack.stop_all()
 
 
-def test_freeze_through_accounts_stops_withdrawals_at_once(bank, stack):
+def test_freeze_stops_withdrawals_at_once(bank, stack):
     account = bank.open_account()
     bank.deposit(account.account_id, 10_000)
 
@@ -266,7 +266,7 @@ def test_freeze_through_accounts_stops_withdrawals_at_once(bank, stack):
     assert rejected_id not in (stack.log_dir / "ledger.log").read_text()
 
 
-def test_deposit_is_visible_through_accounts_at_its_sequence(bank):
+def test_deposit_visible_at_its_sequence(bank):
     account = bank.open_account()
     watch = bank.accounts.WatchAccount(
         acc.WatchAccountRequest(account_id=account.account_id), timeout=20
@@ -305,7 +305,7 @@ def test_watch_transactions_streams_new_postings(bank):
     assert received[1].sequence < transfer.commit_sequence + 1
 
 
-def test_watch_account_with_grpcurl_prints_the_change(bank, stack):
+def test_grpcurl_watch_account_prints_change(bank, stack):
     account = bank.open_account()
     process = subprocess.Popen(
         [
