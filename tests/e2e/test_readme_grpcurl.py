@@ -2,7 +2,7 @@
 
 They are written against `make run`, so this test starts the three services
 on the default ports (50051 to 50053, metrics 9151 to 9153) with a fresh
-database, and fails with a clear message when something else holds them.
+database, and fails with a clear message when another process uses them.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def run(command: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_readme_lists_the_documented_commands():
+def test_readme_command_list():
     commands = readme_commands()
     methods = [command.split()[-1] for command in commands]
     assert len(commands) == 10
@@ -85,7 +85,7 @@ def test_readme_lists_the_documented_commands():
     assert "bank.transactions.v1.TransactionService/Transfer" in methods
 
 
-def test_readme_grpcurl_commands_work_as_printed(default_stack):
+def test_readme_commands_work_as_printed(default_stack):
     outputs = []
     for command in readme_commands():
         result = run(command)
@@ -111,7 +111,7 @@ def test_readme_grpcurl_commands_work_as_printed(default_stack):
     assert '"minor_units": "95000"' in account.stdout
 
 
-def test_readme_commands_repeat_with_the_same_results(default_stack):
+def test_readme_commands_repeat_identically(default_stack):
     commands = [c for c in readme_commands() if "request_id" in c]
     first = [run(command) for command in commands]
     again = [run(command) for command in commands]

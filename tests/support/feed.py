@@ -15,7 +15,7 @@ from bank.ledger.v1 import resources_pb2 as pb
 class Subscriber:
     """Reads the ledger store's change feed in a background thread.
 
-    ``pause`` stops reading (the server then sees a stalled client) until
+    ``pause`` stops reading (the server then has a stalled client) until
     ``resume``. ``channel_options`` go to the client channel, for example a
     small flow-control window so a stall backs up into the server quickly.
     """
