@@ -9,7 +9,6 @@ is always current.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import grpc
 
@@ -21,8 +20,6 @@ from bank_common import validation
 from bank_common.feed_consumer import FeedConsumer
 from bank_common.forwarding import forward
 from bank_common.ledger_client import LedgerClient
-
-log = logging.getLogger(__name__)
 
 # Changes that WatchAccount reports.
 _WATCHED_KINDS = frozenset(
@@ -115,6 +112,8 @@ class AccountServicer(api_grpc.AccountServiceServicer):
         )
 
     async def GetCustomer(self, request, context):
+        if request.min_sequence:
+            await self._feed.reach(request.min_sequence, self._read_wait)
         response = await self._ledger.call(
             "GetCustomer", forward(request, store.GetCustomerRequest), context
         )
@@ -156,18 +155,7 @@ class AccountServicer(api_grpc.AccountServiceServicer):
 
     async def _from_view(self, account_id: int, min_sequence: int) -> pb.Account | None:
         """Return the view's state of the account, or None to ask the ledger store."""
-        if min_sequence and not await self._feed.wait_for(
-            min_sequence, self._read_wait
-        ):
-            log.warning(
-                "view did not reach sequence %d within %.1fs (at %d); reading account "
-                "%d "
-                "from the ledger store",
-                min_sequence,
-                self._read_wait,
-                self._feed.applied_seq,
-                account_id,
-            )
+        if min_sequence and not await self._feed.reach(min_sequence, self._read_wait):
             return None
         return self._feed.view.get(account_id)
 

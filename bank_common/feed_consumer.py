@@ -125,6 +125,30 @@ class FeedConsumer:
             if not future.done():
                 future.cancel()
 
+    async def reach(self, sequence: int, timeout: float) -> bool:
+        """Wait until the view has applied ``sequence``, a caller's min_sequence.
+
+        Returns False when the view is still behind after ``timeout``, so the
+        caller reads from the ledger store instead. Raises SequenceOutOfRange
+        when no committed change has that sequence yet.
+        """
+        if await self.wait_for(sequence, timeout):
+            return True
+        if sequence > self.ledger_seq:
+            raise errors.SequenceOutOfRange(
+                f"min_sequence {sequence} is beyond the latest committed sequence "
+                f"{self.ledger_seq}: pass the commit_sequence of a write you made",
+                latest_sequence=self.ledger_seq,
+            )
+        log.warning(
+            "%s: view at sequence %d did not reach %d within %.1fs",
+            self._service,
+            self.applied_seq,
+            sequence,
+            timeout,
+        )
+        return False
+
     def _advance(self, sequence: int) -> None:
         self.applied_seq = max(self.applied_seq, sequence)
         self.ledger_seq = max(self.ledger_seq, self.applied_seq)

@@ -123,7 +123,7 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
     async def _post(self, posting, accounts, request, context):
         """Check the accounts against the view, then post through the ledger store."""
         if request.min_sequence:
-            await self._feed.wait_for(request.min_sequence, self._read_wait)
+            await self._feed.reach(request.min_sequence, self._read_wait)
         for account_id, role in accounts:
             self._check_in_view(account_id, role, request.amount.currency_code)
         return await self._ledger.call("PostTransaction", posting, context)
@@ -154,15 +154,8 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
         return forward(response, api.ListStatementResponse)
 
     async def _wait(self, min_sequence: int) -> None:
-        if min_sequence and not await self._feed.wait_for(
-            min_sequence, self._read_wait
-        ):
-            log.warning(
-                "view did not reach sequence %d within %.1fs (at %d); reading anyway",
-                min_sequence,
-                self._read_wait,
-                self._feed.applied_seq,
-            )
+        if min_sequence:
+            await self._feed.reach(min_sequence, self._read_wait)
 
     async def WatchTransactions(self, request, context: grpc.aio.ServicerContext):
         account_id = validation.positive_id(request.account_id, "account_id", "account")

@@ -364,3 +364,15 @@ def test_services_report_their_feed_position(bank):
         assert status.feed_connected
         assert status.ledger_sequence >= status.applied_sequence
         assert status.lag == status.ledger_sequence - status.applied_sequence
+
+
+def test_future_min_sequence_is_out_of_range(bank):
+    account = bank.open_account()
+    future = latest_sequence(bank) + 1_000_000
+
+    with pytest.raises(grpc.RpcError) as failure:
+        bank.get_account(account.account_id, min_sequence=future)
+
+    assert failure.value.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert reason_of(failure.value) == "SEQUENCE_OUT_OF_RANGE"
+    assert str(future) in failure.value.details()
