@@ -130,11 +130,13 @@ class FeedConsumer:
 
         Returns False when the view is still behind after ``timeout``, so the
         caller reads from the ledger store instead. Raises SequenceOutOfRange
-        when no committed change has that sequence yet.
+        when the feed is connected and reports no committed change with that
+        sequence yet; progress messages keep ``ledger_seq`` at most about a
+        second old.
         """
         if await self.wait_for(sequence, timeout):
             return True
-        if sequence > self.ledger_seq:
+        if self.connected and sequence > self.ledger_seq:
             raise errors.SequenceOutOfRange(
                 f"min_sequence {sequence} is beyond the latest committed sequence "
                 f"{self.ledger_seq}: pass the commit_sequence of a write you made",
