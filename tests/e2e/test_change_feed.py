@@ -7,10 +7,12 @@ propagation tests drive the account and transaction services.
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -376,3 +378,45 @@ def test_future_min_sequence_is_out_of_range(bank):
     assert failure.value.code() == grpc.StatusCode.OUT_OF_RANGE
     assert reason_of(failure.value) == "SEQUENCE_OUT_OF_RANGE"
     assert str(future) in failure.value.details()
+
+
+def feed_subscribers(stack: LocalStack) -> float:
+    """Read the ledger store's open-stream gauge from its metrics endpoint."""
+    url = f"http://127.0.0.1:{stack.ports.metrics['ledger']}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    match = re.search(r"^ledger_feed_subscribers (\S+)$", text, flags=re.MULTILINE)
+    assert match, "ledger_feed_subscribers missing from /metrics"
+    return float(match.group(1))
+
+
+def test_cancelled_streams_are_released(bank, stack):
+    before = feed_subscribers(stack)
+    subscribers = [Subscriber(bank.addresses["ledger"], None) for _ in range(3)]
+    assert feed_subscribers(stack) == before + 3
+
+    for subscriber in subscribers:
+        subscriber.close()
+
+    deadline = time.monotonic() + 5
+    while feed_subscribers(stack) != before:
+        assert time.monotonic() < deadline, "cancelled streams still counted"
+        time.sleep(0.05)
+
+
+def test_shutdown_ends_streams_cleanly(tmp_path):
+    stack = LocalStack(db_path=tmp_path / "ledger.duckdb", log_dir=tmp_path / "logs")
+    stack.start("ledger")
+    subscriber = Subscriber(stack.ports.address("ledger"), 0)
+    try:
+        started = time.monotonic()
+        exit_code = stack.stop("ledger")
+
+        assert exit_code == 0
+        assert subscriber.wait_ended(10)
+        assert subscriber.error is None
+        assert time.monotonic() - started < 5
+        assert subscriber.sequences() == list(range(1, len(subscriber.events) + 1))
+    finally:
+        subscriber.close()
+        stack.stop_all()

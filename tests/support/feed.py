@@ -83,6 +83,11 @@ class Subscriber:
         last = self.events[-1].sequence if self.events else None
         raise TimeoutError(f"no event up to {sequence} within {timeout}s (last {last})")
 
+    def wait_ended(self, timeout: float) -> bool:
+        """Wait for the server to end the stream; return whether it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def close(self) -> None:
         self._reading.set()
         self._call.cancel()
