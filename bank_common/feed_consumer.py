@@ -81,6 +81,8 @@ class FeedConsumer:
         self.applied_seq = 0
         self.ledger_seq = 0
         self.connected = False
+        self.currencies: frozenset[str] = frozenset()
+        """Currency codes the ledger accepts; empty until the first snapshot."""
         self._waiters: list[tuple[int, int, asyncio.Future]] = []
         self._waiter_ids = 0
         self._task: asyncio.Task | None = None
@@ -194,6 +196,7 @@ class FeedConsumer:
 
     async def _load_snapshot(self) -> None:
         info = await self._client.call("GetLedgerInfo", store.GetLedgerInfoRequest())
+        self.currencies = frozenset(currency.code for currency in info.currencies)
         start = info.latest_sequence
         token = ""
         loaded = 0

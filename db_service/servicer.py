@@ -17,6 +17,7 @@ from db_service import convert, pagination
 from db_service.adapters import accounts as accounts_sql
 from db_service.adapters import changelog as changelog_sql
 from db_service.adapters import customers as customers_sql
+from db_service.adapters import idempotency as idempotency_sql
 from db_service.adapters import transactions as transactions_sql
 from db_service.adapters.database import Database
 from db_service.commands.accounts import CloseAccount, OpenAccount, UpdateAccount
@@ -204,6 +205,18 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
         if len(rows) > size:
             response.next_page_token = pagination.encode(query, rows[size - 1].entry_id)
         return response
+
+    async def GetRequestOutcome(self, request, context):
+        request_id = validation.request_id(request.request_id)
+        found = await self._database.read(
+            lambda cursor: idempotency_sql.load(cursor, [request_id])
+        )
+        record = found.get(request_id)
+        if record is None:
+            return store.GetRequestOutcomeResponse(recorded=False)
+        return store.GetRequestOutcomeResponse(
+            recorded=True, method=record.method, commit_sequence=record.commit_seq
+        )
 
     # Change feed and information.
 

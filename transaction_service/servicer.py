@@ -1,9 +1,12 @@
 """gRPC entrypoint of the transaction processing API.
 
 Each posting becomes one PostTransaction call to the ledger store, which
-checks every rule again inside the writing transaction. Before the call,
-the service checks the accounts against its live view and rejects postings
-to accounts it knows to be frozen or closed, or in another currency.
+checks every rule again inside the writing transaction and is the
+authority. Before the call, the service checks the request and the accounts
+against its live view, and rejects postings to accounts it knows to be
+frozen or closed, or in another currency, with the error the store would
+give. A rejected posting whose request id the store has already recorded
+still goes to the store, so a retry gets its first result.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import random
 
 import grpc
+from prometheus_client import Counter
 
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
@@ -22,8 +26,15 @@ from bank_common import account_rules, errors, validation
 from bank_common.feed_consumer import FeedConsumer
 from bank_common.forwarding import forward
 from bank_common.ledger_client import LedgerClient
+from bank_common.postings import Posting, validate_posting
 
 log = logging.getLogger(__name__)
+
+EARLY_REJECTIONS = Counter(
+    "transaction_early_rejections_total",
+    "Postings rejected from the account view without calling the ledger store.",
+    ["reason"],
+)
 
 _STATUS_NAME = {
     pb.ACCOUNT_STATUS_ACTIVE: "ACTIVE",
@@ -61,7 +72,7 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
         if request.HasField("counterparty"):
             kind = pb.TRANSACTION_KIND_INCOMING_PAYMENT
         response = await self._post(
-            _posting(request, kind), [(request.account_id, "")], request, context
+            _posting(request, kind), request.min_sequence, context
         )
         return forward(response, api.DepositResponse)
 
@@ -70,7 +81,7 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
         if request.HasField("counterparty"):
             kind = pb.TRANSACTION_KIND_OUTGOING_PAYMENT
         response = await self._post(
-            _posting(request, kind), [(request.account_id, "")], request, context
+            _posting(request, kind), request.min_sequence, context
         )
         return forward(response, api.WithdrawResponse)
 
@@ -83,11 +94,7 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
             amount=request.amount,
             description=request.description,
         )
-        accounts = [
-            (request.from_account_id, "source"),
-            (request.to_account_id, "destination"),
-        ]
-        response = await self._post(posting, accounts, request, context)
+        response = await self._post(posting, request.min_sequence, context)
         return forward(response, api.TransferResponse)
 
     async def ImportTransaction(self, request, context):
@@ -120,23 +127,57 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
         )
         return forward(response, api.ReverseTransactionResponse)
 
-    async def _post(self, posting, accounts, request, context):
-        """Check the accounts against the view, then post through the ledger store."""
-        if request.min_sequence:
-            await self._feed.reach(request.min_sequence, self._read_wait)
-        for account_id, role in accounts:
-            self._check_in_view(account_id, role, request.amount.currency_code)
+    async def _post(self, posting, min_sequence: int, context):
+        """Reject from the view what the ledger store would reject, else post."""
+        if min_sequence:
+            await self._feed.reach(min_sequence, self._read_wait)
+        await self._reject_early(posting, context)
         return await self._ledger.call("PostTransaction", posting, context)
 
-    def _check_in_view(self, account_id: int, role: str, currency: str) -> None:
-        account = self._feed.view.get(account_id)
-        if account is None:
+    async def _reject_early(self, posting, context) -> None:
+        """Raise the error the ledger store would give, when the view shows it.
+
+        The checks run in the ledger store's order: the request's fields,
+        then each account's status and currency. A posting the view would
+        reject goes to the store anyway when its request id already has a
+        result there, because a retry must return that first result.
+        """
+        currencies = self._feed.currencies
+        if not currencies:
             return
-        status = _STATUS_NAME.get(account.status, "")
-        account_rules.check_postable(account_id, status, role)
-        if currency:
+        validation.request_id(posting.request_id)
+        checked = validate_posting(posting, currencies)
+        try:
+            self._check_accounts(checked)
+        except errors.FailedPrecondition as rejection:
+            outcome = await self._ledger.call(
+                "GetRequestOutcome",
+                store.GetRequestOutcomeRequest(request_id=posting.request_id),
+                context,
+            )
+            if outcome.recorded:
+                return
+            EARLY_REJECTIONS.labels(rejection.reason).inc()
+            raise
+
+    def _check_accounts(self, posting: Posting) -> None:
+        roles = [(posting.account_id, "")]
+        if posting.kind == "TRANSFER":
+            roles = [
+                (posting.account_id, "source"),
+                (posting.counter_account_id, "destination"),
+            ]
+        for account_id, role in roles:
+            account = self._feed.view.get(account_id)
+            if account is None or account.type == pb.ACCOUNT_TYPE_INTERNAL:
+                return
+            status = _STATUS_NAME.get(account.status, "")
+            account_rules.check_postable(account_id, status, role)
             account_rules.check_currency(
-                account_id, account.currency_code, currency, "amount.currency_code"
+                account_id,
+                account.currency_code,
+                posting.currency,
+                "amount.currency_code",
             )
 
     async def GetTransaction(self, request, context):

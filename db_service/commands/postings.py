@@ -7,13 +7,12 @@ import datetime as dt
 
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank_common import errors, validation
+from bank_common.postings import DESCRIPTION_MAX, validate_posting
 from db_service import convert
 from db_service.batch import Batch
-from db_service.commands.base import Command, external_ref
+from db_service.commands.base import Command
 from db_service.domain import rules
 from db_service.domain.model import AccountRecord, EntryRecord, TransactionRecord
-
-DESCRIPTION_MAX = 200
 
 
 def _utc_date(micros: int) -> str:
@@ -28,108 +27,34 @@ class PostTransaction(Command):
         self, request: store.PostTransactionRequest, currencies: frozenset[str]
     ):
         super().__init__(request)
-        self.kind = convert.KIND_NAME.get(request.kind)
-        if self.kind is None or self.kind == "REVERSAL":
-            raise errors.InvalidArgument(
-                f"kind {request.kind} cannot be posted here: use one of DEPOSIT, "
-                "WITHDRAWAL, "
-                "TRANSFER, INCOMING_PAYMENT, OUTGOING_PAYMENT, INTEREST, FEE "
-                "(ReverseTransaction posts reversals)",
-                field="kind",
-                reason="INVALID_ENUM",
-            )
-        self.account_id = validation.positive_id(
-            request.account_id, "account_id", "account"
-        )
-        self.counter_account_id = self._counter_account(request)
-        self.currency = validation.currency_code(
-            request.amount.currency_code, "amount.currency_code", currencies
-        )
-        self.amount = validation.amount(
-            request.amount.minor_units, "amount.minor_units"
-        )
-        self.description = validation.text(
-            request.description, "description", DESCRIPTION_MAX
-        )
-        self.counterparty_bank = validation.text(
-            request.counterparty.bank_code, "counterparty.bank_code", 32
-        )
-        self.counterparty_account = validation.text(
-            request.counterparty.account_number, "counterparty.account_number", 64
-        )
-        if self.kind == "TRANSFER" and (
-            self.counterparty_bank or self.counterparty_account
-        ):
-            raise errors.InvalidArgument(
-                "counterparty is set on a transfer between accounts of this bank: "
-                "leave it "
-                "unset, or post an OUTGOING_PAYMENT to the other bank",
-                field="counterparty",
-                reason="UNEXPECTED_FIELD",
-            )
-        self.value_date = validation.iso_date(request.value_date, "value_date")
-        self.external_ref = external_ref(request.external_ref, "external_ref")
-        self.imported = request.imported
-        if self.imported and not (self.external_ref and self.value_date):
-            raise errors.InvalidArgument(
-                "an imported transaction needs external_ref and value_date: set both "
-                "to the "
-                "source system's reference and date",
-                field="external_ref" if not self.external_ref else "value_date",
-                reason="MISSING_FIELD",
-            )
-
-    def _counter_account(self, request: store.PostTransactionRequest) -> int:
-        if self.kind != "TRANSFER":
-            if request.counter_account_id:
-                raise errors.InvalidArgument(
-                    f"counter_account_id is set on a {self.kind}: only transfers name "
-                    "a "
-                    "second account of this bank",
-                    field="counter_account_id",
-                    reason="UNEXPECTED_FIELD",
-                )
-            return 0
-        counter = validation.positive_id(
-            request.counter_account_id, "counter_account_id", "destination account"
-        )
-        if counter == request.account_id:
-            raise errors.InvalidArgument(
-                f"the transfer's source and destination are both account {counter}: "
-                "name "
-                "two different accounts",
-                field="counter_account_id",
-                reason="SAME_ACCOUNT",
-            )
-        return counter
+        self.posting = validate_posting(request, currencies)
 
     def account_ids(self) -> set[int]:
-        return {self.account_id, self.counter_account_id} - {0}
+        return {self.posting.account_id, self.posting.counter_account_id} - {0}
 
     def execute(self, batch: Batch) -> store.PostTransactionResponse:
+        posting = self.posting
         legs = self._legs(batch)
         for account, delta in legs:
-            if not account.is_internal and not self.imported:
+            if not account.is_internal and not posting.imported:
                 rules.check_funds(account, delta)
             rules.check_balance_range(account, delta)
-        if self.external_ref and batch.external_ref_taken(
-            "transaction", self.external_ref
-        ):
+        ref = posting.external_ref
+        if ref and batch.external_ref_taken("transaction", ref):
             raise errors.ExternalRefTaken(
-                f"external_ref {self.external_ref!r} is already used by another "
-                "transaction: "
-                "it was imported before; look it up with GetTransaction",
-                external_ref=self.external_ref,
+                f"external_ref {ref!r} is already used by another transaction: it was "
+                "imported before; look it up with GetTransaction",
+                external_ref=ref,
             )
         record = post(
             batch,
             legs,
-            kind=self.kind,
-            description=self.description or "",
-            counterparty=(self.counterparty_bank, self.counterparty_account),
-            value_date=self.value_date,
-            external_ref=self.external_ref,
-            imported=self.imported,
+            kind=posting.kind,
+            description=posting.description or "",
+            counterparty=(posting.counterparty_bank, posting.counterparty_account),
+            value_date=posting.value_date,
+            external_ref=ref,
+            imported=posting.imported,
         )
         return store.PostTransactionResponse(
             transaction=convert.transaction_message(record, _currencies(batch, record)),
@@ -137,16 +62,18 @@ class PostTransaction(Command):
         )
 
     def _legs(self, batch: Batch) -> list[tuple[AccountRecord, int]]:
-        if self.kind == "TRANSFER":
-            source = self._customer_account(batch, self.account_id, "source")
+        posting = self.posting
+        if posting.kind == "TRANSFER":
+            source = self._customer_account(batch, posting.account_id, "source")
             destination = self._customer_account(
-                batch, self.counter_account_id, "destination"
+                batch, posting.counter_account_id, "destination"
             )
-            return [(source, -self.amount), (destination, self.amount)]
-        account = self._customer_account(batch, self.account_id, "")
-        direction, purpose = rules.BANK_SIDE[self.kind]
-        bank = batch.bank_account(self.currency, purpose)
-        return [(account, direction * self.amount), (bank, -direction * self.amount)]
+            return [(source, -posting.amount), (destination, posting.amount)]
+        account = self._customer_account(batch, posting.account_id, "")
+        direction, purpose = rules.BANK_SIDE[posting.kind]
+        bank = batch.bank_account(posting.currency, purpose)
+        amount = direction * posting.amount
+        return [(account, amount), (bank, -amount)]
 
     def _customer_account(
         self, batch: Batch, account_id: int, role: str
@@ -154,7 +81,7 @@ class PostTransaction(Command):
         account = batch.account(account_id, role)
         rules.check_customer_account(account, role)
         rules.check_postable(account, role)
-        rules.check_currency(account, self.currency, "amount.currency_code")
+        rules.check_currency(account, self.posting.currency, "amount.currency_code")
         return account
 
 

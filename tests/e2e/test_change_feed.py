@@ -264,8 +264,11 @@ def test_freeze_stops_withdrawals_at_once(bank, stack):
 
     assert withdrawal.transaction.entries[0].balance_after.minor_units == 9_500
     # The transaction service rejected the frozen withdrawal from its own
-    # view: the ledger store never saw that request.
-    assert rejected_id not in (stack.log_dir / "ledger.log").read_text()
+    # view: the ledger store only looked the request id up, never posted it.
+    ledger_lines = (stack.log_dir / "ledger.log").read_text().splitlines()
+    mentions = [line for line in ledger_lines if f"request_id={rejected_id}" in line]
+    assert any("/GetRequestOutcome " in line for line in mentions)
+    assert not any("/PostTransaction " in line for line in mentions)
 
 
 def test_deposit_visible_at_its_sequence(bank):
@@ -420,3 +423,38 @@ def test_shutdown_ends_streams_cleanly(tmp_path):
     finally:
         subscriber.close()
         stack.stop_all()
+
+
+def test_retry_after_freeze_replays_first_result(bank, stack):
+    account = bank.open_account()
+    request_id = f"deposit-before-freeze-{account.account_id}"
+    first = bank.deposit(account.account_id, 700, request_id=request_id)
+    frozen = bank.set_status(
+        bank.get_account(account.account_id), pb.ACCOUNT_STATUS_FROZEN
+    )
+
+    retry = bank.deposit(
+        account.account_id,
+        700,
+        request_id=request_id,
+        min_sequence=frozen.commit_sequence,
+    )
+    with pytest.raises(grpc.RpcError) as failure:
+        bank.deposit(account.account_id, 700, min_sequence=frozen.commit_sequence)
+
+    assert retry == first
+    assert reason_of(failure.value) == "ACCOUNT_FROZEN"
+    assert bank.ledger_account(account.account_id).balance.minor_units == 700
+
+
+def test_malformed_posting_to_frozen_account_is_invalid(bank):
+    account = bank.open_account()
+    frozen = bank.set_status(account, pb.ACCOUNT_STATUS_FROZEN)
+
+    with pytest.raises(grpc.RpcError) as failure:
+        bank.deposit(
+            account.account_id, 100, currency="czk", min_sequence=frozen.commit_sequence
+        )
+
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert reason_of(failure.value) == "INVALID_CURRENCY"

@@ -114,12 +114,14 @@ class Bank:
         *,
         currency: str = "CZK",
         request_id: str | None = None,
+        **fields,
     ) -> txn.DepositResponse:
         return self.transactions.Deposit(
             txn.DepositRequest(
                 request_id=request_id or new_request_id("deposit"),
                 account_id=account_id,
                 amount=pb.Money(currency_code=currency, minor_units=minor_units),
+                **fields,
             ),
             timeout=10,
         )

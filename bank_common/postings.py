@@ -1,0 +1,128 @@
+"""Validation of posting requests, shared by the ledger store and the
+transaction service, so both reject a malformed posting with the same error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bank.ledger.v1 import ledger_store_pb2 as store
+from bank.ledger.v1 import resources_pb2 as pb
+from bank_common import errors, validation
+
+DESCRIPTION_MAX = 200
+EXTERNAL_REF_MAX = 128
+_POSTABLE_KINDS = (
+    "DEPOSIT",
+    "WITHDRAWAL",
+    "TRANSFER",
+    "INCOMING_PAYMENT",
+    "OUTGOING_PAYMENT",
+    "INTEREST",
+    "FEE",
+)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A checked PostTransaction request. Amounts are minor units."""
+
+    kind: str
+    """Transaction kind without its prefix, e.g. "DEPOSIT"."""
+    account_id: int
+    counter_account_id: int
+    """The transfer destination; 0 for every other kind."""
+    currency: str
+    amount: int
+    description: str | None
+    counterparty_bank: str | None
+    counterparty_account: str | None
+    value_date: str | None
+    external_ref: str | None
+    imported: bool
+
+
+def validate_posting(
+    request: store.PostTransactionRequest, currencies: frozenset[str]
+) -> Posting:
+    """Check every field of ``request``; raise InvalidArgument on the first bad one."""
+    kind = _kind(request.kind)
+    account_id = validation.positive_id(request.account_id, "account_id", "account")
+    counter_account_id = _counter_account(request, kind)
+    currency = validation.currency_code(
+        request.amount.currency_code, "amount.currency_code", currencies
+    )
+    amount = validation.amount(request.amount.minor_units, "amount.minor_units")
+    description = validation.text(request.description, "description", DESCRIPTION_MAX)
+    bank = validation.text(request.counterparty.bank_code, "counterparty.bank_code", 32)
+    account = validation.text(
+        request.counterparty.account_number, "counterparty.account_number", 64
+    )
+    if kind == "TRANSFER" and (bank or account):
+        raise errors.InvalidArgument(
+            "counterparty is set on a transfer between accounts of this bank: leave "
+            "it unset, or post an OUTGOING_PAYMENT to the other bank",
+            field="counterparty",
+            reason="UNEXPECTED_FIELD",
+        )
+    value_date = validation.iso_date(request.value_date, "value_date")
+    external_ref = validation.text(
+        request.external_ref, "external_ref", EXTERNAL_REF_MAX
+    )
+    if request.imported and not (external_ref and value_date):
+        raise errors.InvalidArgument(
+            "an imported transaction needs external_ref and value_date: set both to "
+            "the source system's reference and date",
+            field="value_date" if external_ref else "external_ref",
+            reason="MISSING_FIELD",
+        )
+    return Posting(
+        kind=kind,
+        account_id=account_id,
+        counter_account_id=counter_account_id,
+        currency=currency,
+        amount=amount,
+        description=description,
+        counterparty_bank=bank,
+        counterparty_account=account,
+        value_date=value_date,
+        external_ref=external_ref,
+        imported=request.imported,
+    )
+
+
+def _kind(value: int) -> str:
+    name = ""
+    if value in pb.TransactionKind.values():
+        name = pb.TransactionKind.Name(value).removeprefix("TRANSACTION_KIND_")
+    if name not in _POSTABLE_KINDS:
+        raise errors.InvalidArgument(
+            f"kind {value} cannot be posted here: use one of "
+            f"{', '.join(_POSTABLE_KINDS)} (ReverseTransaction posts reversals)",
+            field="kind",
+            reason="INVALID_ENUM",
+        )
+    return name
+
+
+def _counter_account(request: store.PostTransactionRequest, kind: str) -> int:
+    if kind != "TRANSFER":
+        if request.counter_account_id:
+            raise errors.InvalidArgument(
+                f"counter_account_id is set on a {kind}: only transfers name a second "
+                "account of this bank",
+                field="counter_account_id",
+                reason="UNEXPECTED_FIELD",
+            )
+        return 0
+    counter = validation.positive_id(
+        request.counter_account_id, "counter_account_id", "destination account"
+    )
+    if counter == request.account_id:
+        raise errors.InvalidArgument(
+            f"the transfer's source and destination are both account {counter}: name "
+            "two different accounts",
+            field="counter_account_id",
+            reason="SAME_ACCOUNT",
+        )
+    return counter
