@@ -15,6 +15,11 @@ import json
 from bank_common.errors import InvalidArgument
 
 _VERSION = 1
+# Tokens from encode() are about 80 characters. The cap keeps json.loads away
+# from deeply nested input, which raises RecursionError instead of ValueError.
+MAX_TOKEN_LENGTH = 256
+# Keys are BIGINT ids. DuckDB 2.0.1 rejects a query parameter beyond 128 bits.
+MAX_KEY = 2**63 - 1
 
 
 def _fingerprint(query: str) -> str:
@@ -31,13 +36,15 @@ def decode(token: str, query: str) -> int:
     if not token:
         return 0
     try:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise ValueError("token too long")
         padded = token + "=" * (-len(token) % 4)
         body = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         valid = (
             isinstance(body, dict)
             and body.get("v") == _VERSION
-            and isinstance(body.get("k"), int)
-            and body["k"] >= 0
+            and type(body.get("k")) is int
+            and 0 <= body["k"] <= MAX_KEY
         )
     except (ValueError, UnicodeError, binascii.Error):
         valid = False

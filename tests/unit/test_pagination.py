@@ -94,3 +94,26 @@ def test_edited_token_is_rejected():
     edited = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
 
     assert reason_of(edited) == "INVALID_PAGE_TOKEN"
+
+
+@pytest.mark.parametrize(
+    "key", [2**63, 10**50, True], ids=["beyond-bigint", "beyond-hugeint", "bool"]
+)
+def test_token_with_key_outside_bigint_is_rejected(key):
+    token = raw_token({"v": 1, "q": pagination._fingerprint("customers"), "k": key})
+
+    assert reason_of(token) == "INVALID_PAGE_TOKEN"
+
+
+def test_deeply_nested_token_is_rejected():
+    token = base64.urlsafe_b64encode(b"[" * 100_000).decode()
+
+    assert reason_of(token) == "INVALID_PAGE_TOKEN"
+
+
+def test_oversize_token_is_rejected_even_when_well_formed():
+    body = {"v": 1, "q": pagination._fingerprint("customers"), "k": 5}
+    token = raw_token({**body, "padding": "x" * pagination.MAX_TOKEN_LENGTH})
+
+    assert pagination.decode(raw_token(body), "customers") == 5
+    assert reason_of(token) == "INVALID_PAGE_TOKEN"
