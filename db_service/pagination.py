@@ -1,8 +1,10 @@
 """Opaque page tokens for keyset pagination.
 
 A token carries the last key of the previous page and a fingerprint of the
-query that produced it, so a token from another query, or one edited by
-hand, is rejected instead of silently returning the wrong rows.
+query that produced it, so a token from another query, or a damaged one, is
+rejected instead of silently returning the wrong rows. Tokens are not
+signed: a client that builds one itself can only choose where a page of its
+own query starts.
 """
 
 from __future__ import annotations
