@@ -7,6 +7,7 @@ response message, so a test reads as the operations it performs.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -205,3 +206,74 @@ class Bank:
             token = page.next_page_token
             if not token:
                 return lines
+
+
+def rpc_error(call: Callable[[], object]) -> grpc.RpcError:
+    """Run ``call``, which is expected to fail, and return its RpcError."""
+    try:
+        call()
+    except grpc.RpcError as error:
+        return error
+    raise AssertionError("the call succeeded but was expected to fail")
+
+
+def update_account(
+    bank: Bank, account: pb.Account, paths: list[str], **fields
+) -> acc.UpdateAccountResponse:
+    """Change the fields named in ``paths`` to the values in ``fields``."""
+    request = acc.UpdateAccountRequest(
+        request_id=new_request_id("update"),
+        account=pb.Account(account_id=account.account_id, **fields),
+        update_mask=field_mask_pb2.FieldMask(paths=paths),
+        expected_version=account.version,
+    )
+    return bank.accounts.UpdateAccount(request, timeout=10)
+
+
+def close_account(bank: Bank, account: pb.Account) -> acc.CloseAccountResponse:
+    request = acc.CloseAccountRequest(
+        request_id=new_request_id("close"),
+        account_id=account.account_id,
+        expected_version=account.version,
+    )
+    return bank.accounts.CloseAccount(request, timeout=10)
+
+
+def ledger_accounts(bank: Bank, customer_id: int = 0) -> list[pb.Account]:
+    """List accounts from the ledger store, all pages. Customer 0 lists every one."""
+    accounts: list[pb.Account] = []
+    token = ""
+    while True:
+        page = bank.ledger.ListAccounts(
+            store.ListAccountsRequest(
+                customer_id=customer_id, page_size=1000, page_token=token
+            ),
+            timeout=10,
+        )
+        accounts.extend(page.accounts)
+        token = page.next_page_token
+        if not token:
+            return accounts
+
+
+def ledger_statement(bank: Bank, account_id: int) -> list[pb.StatementLine]:
+    """Read an account's whole statement from the ledger store."""
+    lines: list[pb.StatementLine] = []
+    token = ""
+    while True:
+        page = bank.ledger.ListStatement(
+            store.ListStatementRequest(
+                account_id=account_id, page_size=1000, page_token=token
+            ),
+            timeout=10,
+        )
+        lines.extend(page.lines)
+        token = page.next_page_token
+        if not token:
+            return lines
+
+
+def latest_sequence(bank: Bank) -> int:
+    """Return the ledger store's latest committed change-feed sequence."""
+    info = bank.ledger.GetLedgerInfo(store.GetLedgerInfoRequest(), timeout=10)
+    return info.latest_sequence
