@@ -413,6 +413,26 @@ CASES = [
         text("amount.currency_code"),
     ),
     Case(
+        "deposit-lower-case-currency",
+        lambda b, w: b.transactions.Deposit(
+            deposit(w, amount=pb.Money(currency_code="czk", minor_units=100)),
+            timeout=10,
+        ),
+        IA,
+        "INVALID_CURRENCY",
+        text("'czk'"),
+    ),
+    Case(
+        "deposit-oversize-currency",
+        lambda b, w: b.transactions.Deposit(
+            deposit(w, amount=pb.Money(currency_code="C" * 5000, minor_units=1)),
+            timeout=10,
+        ),
+        IA,
+        "INVALID_CURRENCY",
+        text("CCCC"),
+    ),
+    Case(
         "open-account-lower-case-currency",
         lambda b, w: b.accounts.OpenAccount(
             new_account(w, currency_code="czk"), timeout=10
@@ -420,6 +440,30 @@ CASES = [
         IA,
         "INVALID_CURRENCY",
         text("'czk'"),
+    ),
+    Case(
+        "transfer-unknown-currency",
+        lambda b, w: b.transactions.Transfer(
+            transfer(w, amount=pb.Money(currency_code="XYZ", minor_units=100)),
+            timeout=10,
+        ),
+        IA,
+        "UNKNOWN_CURRENCY",
+        text("XYZ"),
+    ),
+    Case(
+        "deposit-to-frozen-account-in-unknown-currency",
+        lambda b, w: b.transactions.Deposit(
+            deposit(
+                w,
+                account_id=w.frozen.account_id,
+                amount=pb.Money(currency_code="XYZ", minor_units=100),
+            ),
+            timeout=10,
+        ),
+        IA,
+        "UNKNOWN_CURRENCY",
+        text("XYZ"),
     ),
     Case(
         "deposit-euro-into-czk-account",
