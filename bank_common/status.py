@@ -31,7 +31,11 @@ _CATEGORY_BY_CODE = {code: category for category, code in _CODE_BY_CATEGORY.item
 
 def status_code_of(error: errors.LedgerError) -> grpc.StatusCode:
     """Return the gRPC status code for an error, by its category class."""
-    for category in type(error).__mro__:
+    return _code_of(type(error))
+
+
+def _code_of(cls: type[errors.LedgerError]) -> grpc.StatusCode:
+    for category in cls.__mro__:
         code = _CODE_BY_CATEGORY.get(category)
         if code is not None:
             return code
@@ -78,7 +82,9 @@ def error_from_rpc_error(error: grpc.RpcError) -> errors.LedgerError | None:
     if info is None:
         return None
     cls = _CLASS_BY_REASON.get(info.reason)
-    if cls is None:
+    if cls is None or _code_of(cls) != error.code():
+        # A reason may also name a class of another category, such as
+        # InvalidArgument with reason CURRENCY_MISMATCH. The code then decides.
         cls = _CATEGORY_BY_CODE.get(error.code(), errors.LedgerError)
     rebuilt = cls.__new__(cls)
     errors.LedgerError.__init__(rebuilt, error.details() or "", reason=info.reason)

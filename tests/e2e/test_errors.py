@@ -1026,6 +1026,18 @@ CASES = [
         text("account.type is 3"),
     ),
     Case(
+        "open-account-limit-in-other-currency",
+        lambda b, w: b.accounts.OpenAccount(
+            new_account(
+                w, overdraft_limit=pb.Money(currency_code="EUR", minor_units=10)
+            ),
+            timeout=10,
+        ),
+        IA,
+        "CURRENCY_MISMATCH",
+        text("EUR"),
+    ),
+    Case(
         "open-account-negative-limit",
         lambda b, w: b.accounts.OpenAccount(
             new_account(w, overdraft_limit=czk(-1)), timeout=10

@@ -196,6 +196,8 @@ def test_error_from_rpc_error_rebuilds_same_class(channel, cls):
         (errors.InvalidArgument, "INVALID_AMOUNT"),
         (errors.FailedPrecondition, "INTERNAL_ACCOUNT"),
         (errors.NotFound, "SOMETHING_NEW"),
+        (errors.InvalidArgument, "CURRENCY_MISMATCH"),
+        (errors.FailedPrecondition, "INVALID_AMOUNT"),
     ],
 )
 def test_custom_reason_rebuilds_as_its_category(channel, cls, reason):
