@@ -37,7 +37,7 @@ def request_id(value: str) -> str:
         )
     if not _REQUEST_ID.fullmatch(value):
         raise InvalidArgument(
-            f"request_id {_clip(value)!r} is invalid: use 1 to {REQUEST_ID_MAX} "
+            f"request_id {clip(value)!r} is invalid: use 1 to {REQUEST_ID_MAX} "
             "printable "
             "ASCII characters without spaces",
             field="request_id",
@@ -93,7 +93,7 @@ def currency_code(value: str, field: str, known: frozenset[str]) -> str:
         )
     if not _CURRENCY.fullmatch(value):
         raise InvalidArgument(
-            f"{field} {_clip(value)!r} is not an ISO 4217 code: use three upper-case "
+            f"{field} {clip(value)!r} is not an ISO 4217 code: use three upper-case "
             "letters such as CZK",
             field=field,
             reason="INVALID_CURRENCY",
@@ -139,7 +139,7 @@ def iso_date(value: str, field: str) -> str | None:
         parsed = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidArgument(
-            f"{field} {_clip(value)!r} is not a date: use YYYY-MM-DD, e.g. 1993-01-31",
+            f"{field} {clip(value)!r} is not a date: use YYYY-MM-DD, e.g. 1993-01-31",
             field=field,
             reason="INVALID_DATE",
         ) from None
@@ -174,5 +174,11 @@ def version(value: int, field: str = "expected_version") -> int:
     return value
 
 
-def _clip(value: str, limit: int = 40) -> str:
+def clip(value: str, limit: int = 40) -> str:
+    """Shorten a rejected value for an error message.
+
+    Error messages travel in gRPC headers, and a client drops a status whose
+    headers exceed its limit (8 KiB by default in grpcio 1.85), so a message
+    may quote only a bounded part of what the request sent.
+    """
     return value if len(value) <= limit else value[:limit] + "..."

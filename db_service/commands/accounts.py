@@ -36,8 +36,8 @@ def _nickname(value: str) -> str | None:
 def _overdraft_limit(limit: pb.Money, currency: str, field: str) -> int:
     if limit.currency_code and limit.currency_code != currency:
         raise errors.InvalidArgument(
-            f"{field} is in {limit.currency_code} but the account is in {currency}: "
-            f"send the limit in {currency}",
+            f"{field} is in {validation.clip(limit.currency_code)} but the account "
+            f"is in {currency}: send the limit in {currency}",
             field=field,
             reason="CURRENCY_MISMATCH",
         )

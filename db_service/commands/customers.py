@@ -203,8 +203,8 @@ def check_mask(paths: list[str], allowed: tuple[str, ...], resource: str) -> Non
     for path in paths:
         if path not in allowed:
             raise errors.InvalidArgument(
-                f"update_mask path {path!r} cannot be updated on a {resource}: use "
-                f"{', '.join(allowed)}",
+                f"update_mask path {validation.clip(path)!r} cannot be updated on a "
+                f"{resource}: use {', '.join(allowed)}",
                 field="update_mask",
                 reason="INVALID_FIELD_MASK",
             )

@@ -896,6 +896,15 @@ CASES = [
         text("'status'"),
     ),
     Case(
+        "update-customer-oversize-mask-path",
+        lambda b, w: b.accounts.UpdateCustomer(
+            update_customer(w.owner, ["p" * 20_000]), timeout=10
+        ),
+        IA,
+        "INVALID_FIELD_MASK",
+        text("update_mask"),
+    ),
+    Case(
         "update-customer-without-version",
         lambda b, w: b.accounts.UpdateCustomer(
             update_customer(w.owner, ["region"], version=0, region="X"), timeout=10
@@ -1036,6 +1045,18 @@ CASES = [
         IA,
         "CURRENCY_MISMATCH",
         text("EUR"),
+    ),
+    Case(
+        "open-account-limit-in-oversize-currency",
+        lambda b, w: b.accounts.OpenAccount(
+            new_account(
+                w, overdraft_limit=pb.Money(currency_code="E" * 20_000, minor_units=1)
+            ),
+            timeout=10,
+        ),
+        IA,
+        "CURRENCY_MISMATCH",
+        text("EEEE"),
     ),
     Case(
         "open-account-negative-limit",

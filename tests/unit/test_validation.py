@@ -157,3 +157,9 @@ def test_version_rejects_missing(value):
 
 def test_version_returns_value():
     assert validation.version(7) == 7
+
+
+def test_clip_keeps_short_values_and_marks_cut_ones():
+    assert validation.clip("CZK") == "CZK"
+    assert validation.clip("x" * 40) == "x" * 40
+    assert validation.clip("x" * 5000) == "x" * 40 + "..."
