@@ -293,7 +293,8 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
 def _one_key(entity_id: int, external_ref: str, id_field: str) -> None:
     if bool(entity_id) == bool(external_ref):
         raise errors.InvalidArgument(
-            f"set exactly one of {id_field} and external_ref",
+            f"{id_field} is {entity_id} and external_ref is "
+            f"{validation.clip(external_ref)!r}: set exactly one of them",
             field=id_field,
             reason="INVALID_KEY",
         )

@@ -134,7 +134,8 @@ class OpenAccount(Command):
             customer = batch.customer(customer_id, "account.holders.customer_id")
             if customer.status == DELETED:
                 raise errors.CustomerDeleted(
-                    f"customer {customer_id} is deleted and cannot hold a new account",
+                    f"customer {customer_id} is deleted and cannot hold a new "
+                    "account: name an active customer as holder",
                     customer_id=customer_id,
                 )
         if self.external_ref and batch.external_ref_taken("account", self.external_ref):
@@ -218,7 +219,8 @@ class UpdateAccount(Command):
         current = _customer_account(batch, self.account_id)
         if current.status == CLOSED:
             raise errors.AccountClosed(
-                f"account {self.account_id} is closed and can no longer change",
+                f"account {self.account_id} is closed and can no longer change: "
+                "open a new account instead",
                 account_id=self.account_id,
             )
         rules.check_version(
@@ -246,9 +248,8 @@ class UpdateAccount(Command):
         if current.balance < -limit:
             raise errors.FailedPrecondition(
                 f"account {current.account_id} is overdrawn by {-current.balance} "
-                "minor "
-                "units, so its overdraft limit cannot go below that until it is "
-                "repaid",
+                f"minor units, so its overdraft limit cannot be {limit}: set at "
+                f"least {-current.balance}, or repay the overdraft first",
                 reason="OVERDRAFT_IN_USE",
                 account_id=current.account_id,
                 balance=current.balance,

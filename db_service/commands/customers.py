@@ -114,7 +114,8 @@ def _live_customer(batch: Batch, customer_id: int) -> CustomerRecord:
     record = batch.customer(customer_id, "customer_id")
     if record.status == DELETED:
         raise errors.CustomerDeleted(
-            f"customer {customer_id} is deleted and can no longer change",
+            f"customer {customer_id} is deleted and can no longer change: "
+            "create a new customer if the person returns",
             customer_id=customer_id,
         )
     return record

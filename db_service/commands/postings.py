@@ -170,7 +170,9 @@ class ReverseTransaction(Command):
             )
         if batch.is_reversed(self.transaction_id):
             raise errors.AlreadyReversed(
-                f"transaction {self.transaction_id} has already been reversed",
+                f"transaction {self.transaction_id} has already been reversed: a "
+                "transaction is reversed at most once, so post a new transaction "
+                "if money must move again",
                 transaction_id=self.transaction_id,
             )
         legs = []

@@ -82,7 +82,8 @@ def check_balance_range(account: AccountRecord, delta: int) -> None:
 def check_closable(account: AccountRecord) -> None:
     if account.status == CLOSED:
         raise errors.AccountClosed(
-            f"account {account.account_id} is already closed",
+            f"account {account.account_id} is already closed: there is nothing "
+            "left to close",
             account_id=account.account_id,
         )
     if account.balance != 0:

@@ -866,7 +866,7 @@ CASES = [
         lambda b, w: b.accounts.GetCustomer(acc.GetCustomerRequest(), timeout=10),
         IA,
         "INVALID_KEY",
-        text("customer_id"),
+        text("customer_id is 0 and external_ref is ''"),
     ),
     Case(
         "get-missing-customer",
@@ -1165,7 +1165,7 @@ CASES = [
         ),
         FP,
         "OVERDRAFT_IN_USE",
-        text("800"),
+        text("cannot be 799: set at least 800"),
     ),
     Case(
         "update-bank-account",
@@ -1337,6 +1337,7 @@ def test_error_reason_and_no_change(bank, world, case):
     assert error.code() == case.code, error.details()
     assert reason_of(error) == case.reason, error.details()
     assert case.mentions(world) in error.details()
+    assert ": " in error.details(), "the message should end with what to do"
     assert snapshot(bank, world) == before
 
 
