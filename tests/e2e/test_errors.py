@@ -1077,6 +1077,26 @@ CASES = [
         text("account.open_time"),
     ),
     Case(
+        "open-account-before-1900",
+        lambda b, w: b.accounts.OpenAccount(
+            new_account(w, open_time=timestamp_pb2.Timestamp(seconds=-2_208_988_801)),
+            timeout=10,
+        ),
+        IA,
+        "INVALID_TIME",
+        text("-2208988801"),
+    ),
+    Case(
+        "open-account-beyond-timestamp-range",
+        lambda b, w: b.accounts.OpenAccount(
+            new_account(w, open_time=timestamp_pb2.Timestamp(seconds=-(2**62))),
+            timeout=10,
+        ),
+        IA,
+        "INVALID_TIME",
+        text(str(-(2**62))),
+    ),
+    Case(
         "open-account-unknown-currency",
         lambda b, w: b.accounts.OpenAccount(
             new_account(w, currency_code="ABC"), timeout=10
