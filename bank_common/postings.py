@@ -65,6 +65,15 @@ def validate_posting(
             field="counterparty",
             reason="UNEXPECTED_FIELD",
         )
+    if kind in ("INCOMING_PAYMENT", "OUTGOING_PAYMENT") and not (bank and account):
+        raise errors.InvalidArgument(
+            f"a {kind} needs the account at the other bank: set counterparty.bank_code "
+            "and counterparty.account_number",
+            field="counterparty.bank_code"
+            if not bank
+            else "counterparty.account_number",
+            reason="MISSING_FIELD",
+        )
     value_date = validation.iso_date(request.value_date, "value_date")
     external_ref = validation.text(
         request.external_ref, "external_ref", EXTERNAL_REF_MAX

@@ -618,6 +618,24 @@ CASES = [
         text("counterparty.bank_code"),
     ),
     Case(
+        "deposit-empty-counterparty",
+        lambda b, w: b.transactions.Deposit(
+            deposit(w, counterparty=pb.Counterparty()), timeout=10
+        ),
+        IA,
+        "MISSING_FIELD",
+        text("counterparty.bank_code"),
+    ),
+    Case(
+        "withdraw-counterparty-without-account",
+        lambda b, w: b.transactions.Withdraw(
+            withdraw(w, counterparty=pb.Counterparty(bank_code="0800")), timeout=10
+        ),
+        IA,
+        "MISSING_FIELD",
+        text("counterparty.account_number"),
+    ),
+    Case(
         "import-transfer-kind",
         lambda b, w: b.transactions.ImportTransaction(
             import_(w, kind=pb.TRANSACTION_KIND_TRANSFER), timeout=10
