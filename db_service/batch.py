@@ -85,6 +85,15 @@ class AccountCache:
         self._records.clear()
 
 
+# The query that returns which of some external references an entity type
+# already uses.
+_TAKEN_REFS = {
+    "customer": customers_sql.taken_refs,
+    "account": accounts_sql.taken_refs,
+    "transaction": transactions_sql.taken_refs,
+}
+
+
 class Batch:
     def __init__(
         self,
@@ -117,17 +126,39 @@ class Batch:
         self.idempotency: dict[str, IdempotencyRecord] = {}
         self._stored_idempotency: dict[str, IdempotencyRecord] = {}
         self._prefetched_request_ids: set[str] = set()
+        self._stored_customers: dict[int, CustomerRecord] = {}
+        self._prefetched_customer_ids: set[int] = set()
+        self._stored_refs: dict[str, set[str]] = {}
+        self._prefetched_refs: dict[str, set[str]] = {}
 
     # Reads: the batch's own staged state first, then the committed state.
 
-    def prefetch(self, request_ids: list[str], account_ids: set[int]) -> None:
-        """Load in two queries what the batch's commands will read anyway."""
+    def prefetch(
+        self,
+        request_ids: list[str],
+        account_ids: set[int],
+        customer_ids: set[int] = frozenset(),
+        external_refs: dict[str, set[str]] | None = None,
+    ) -> None:
+        """Load in one query per kind what the batch's commands will read anyway.
+
+        ``external_refs`` maps an entity type ("customer", "account",
+        "transaction") to references the commands will claim. Reads of
+        anything not prefetched still query the database one at a time.
+        """
         if request_ids:
             self._stored_idempotency = idempotency_sql.load(self.cursor, request_ids)
             self._prefetched_request_ids.update(request_ids)
         missing = [i for i in account_ids if self._cache.get(i) is None]
         if missing:
             self._cache.put_all(accounts_sql.load(self.cursor, missing).values())
+        if customer_ids:
+            self._stored_customers = customers_sql.load(self.cursor, customer_ids)
+            self._prefetched_customer_ids.update(customer_ids)
+        for entity, refs in (external_refs or {}).items():
+            if refs:
+                self._stored_refs[entity] = _TAKEN_REFS[entity](self.cursor, list(refs))
+                self._prefetched_refs[entity] = set(refs)
 
     def previous_result(self, request_id: str) -> IdempotencyRecord | None:
         staged = self.idempotency.get(request_id)
@@ -158,7 +189,9 @@ class Batch:
 
     def customer(self, customer_id: int, field: str = "customer_id") -> CustomerRecord:
         record = self._customers.get(customer_id)
-        if record is None:
+        if record is None and customer_id in self._prefetched_customer_ids:
+            record = self._stored_customers.get(customer_id)
+        elif record is None:
             record = customers_sql.load(self.cursor, [customer_id]).get(customer_id)
         if record is None:
             raise errors.CustomerNotFound(
@@ -193,12 +226,9 @@ class Batch:
     def external_ref_taken(self, entity: str, ref: str) -> bool:
         if ref in self._refs[entity]:
             return True
-        lookup = {
-            "customer": customers_sql.taken_refs,
-            "account": accounts_sql.taken_refs,
-            "transaction": transactions_sql.taken_refs,
-        }[entity]
-        return bool(lookup(self.cursor, [ref]))
+        if ref in self._prefetched_refs.get(entity, ()):
+            return ref in self._stored_refs[entity]
+        return bool(_TAKEN_REFS[entity](self.cursor, [ref]))
 
     def transaction(self, transaction_id: int) -> TransactionRecord:
         for staged in self.transactions:

@@ -188,9 +188,15 @@ class LedgerWriter:
     def _process(self, pending: list[_Pending]) -> None:
         started = time.perf_counter()
         batch = self._new_batch()
+        external_refs: dict[str, set[str]] = {}
+        for item in pending:
+            for entity, ref in item.command.external_refs().items():
+                external_refs.setdefault(entity, set()).add(ref)
         batch.prefetch(
             [p.command.request_id for p in pending],
             set().union(*(p.command.account_ids() for p in pending)),
+            set().union(*(p.command.customer_ids() for p in pending)),
+            external_refs,
         )
         outcomes = [self._execute(batch, p.command) for p in pending]
         if any(outcome is _POISONED for outcome in outcomes):

@@ -140,6 +140,12 @@ class OpenAccount(Command):
                     reason="INVALID_TIME",
                 )
 
+    def customer_ids(self) -> set[int]:
+        return {customer_id for customer_id, _ in self.holders}
+
+    def external_refs(self) -> dict[str, str]:
+        return {"account": self.external_ref} if self.external_ref else {}
+
     def execute(self, batch: Batch) -> store.OpenAccountResponse:
         for customer_id, _ in self.holders:
             customer = batch.customer(customer_id, "account.holders.customer_id")

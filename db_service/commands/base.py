@@ -35,6 +35,17 @@ class Command:
         """Accounts that ``execute`` will read, loaded for the whole batch at once."""
         return set()
 
+    def customer_ids(self) -> set[int]:
+        """Customers that ``execute`` will read, loaded for the whole batch at once."""
+        return set()
+
+    def external_refs(self) -> dict[str, str]:
+        """External references that ``execute`` will claim, by entity type.
+
+        The batch checks them for the whole batch in one query per type.
+        """
+        return {}
+
     def execute(self, batch: Batch) -> Message:
         raise NotImplementedError
 

@@ -78,6 +78,9 @@ class CreateCustomer(Command):
         self.region = _region(customer.region)
         self.external_ref = external_ref(customer.external_ref, "customer.external_ref")
 
+    def external_refs(self) -> dict[str, str]:
+        return {"customer": self.external_ref} if self.external_ref else {}
+
     def execute(self, batch: Batch) -> store.CreateCustomerResponse:
         if self.external_ref and batch.external_ref_taken(
             "customer", self.external_ref

@@ -32,6 +32,10 @@ class PostTransaction(Command):
     def account_ids(self) -> set[int]:
         return {self.posting.account_id, self.posting.counter_account_id} - {0}
 
+    def external_refs(self) -> dict[str, str]:
+        ref = self.posting.external_ref
+        return {"transaction": ref} if ref else {}
+
     def execute(self, batch: Batch) -> store.PostTransactionResponse:
         posting = self.posting
         legs = self._legs(batch)
