@@ -1,0 +1,5 @@
+import sys
+
+from bankctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,84 @@
+"""Channels to the three services, and the text of the errors they return."""
+
+from __future__ import annotations
+
+import grpc
+
+from bank.accounts.v1 import account_service_pb2_grpc as accounts_grpc
+from bank.ledger.v1 import ledger_store_pb2_grpc as ledger_grpc
+from bank.transactions.v1 import transaction_service_pb2_grpc as transactions_grpc
+from bank_common import status
+
+DEFAULT_ADDRESSES = {
+    "ledger": "127.0.0.1:50051",
+    "accounts": "127.0.0.1:50052",
+    "transactions": "127.0.0.1:50053",
+}
+ADDRESS_VARIABLES = {
+    "ledger": "LEDGER_ADDR",
+    "accounts": "ACCOUNTS_ADDR",
+    "transactions": "TRANSACTIONS_ADDR",
+}
+
+_CHANNEL_OPTIONS = (("grpc.max_receive_message_length", 8 * 1024 * 1024),)
+
+
+class Services:
+    """Stubs of the account service, transaction service and ledger store.
+
+    Each channel opens on first use, so a command connects only to the
+    services it calls. ``timeout`` is the deadline of every unary call, in
+    seconds.
+    """
+
+    def __init__(self, addresses: dict[str, str], timeout: float):
+        self.addresses = addresses
+        self.timeout = timeout
+        self._channels: dict[str, grpc.Channel] = {}
+
+    def _channel(self, service: str) -> grpc.Channel:
+        if service not in self._channels:
+            self._channels[service] = grpc.insecure_channel(
+                self.addresses[service], options=_CHANNEL_OPTIONS
+            )
+        return self._channels[service]
+
+    @property
+    def accounts(self) -> accounts_grpc.AccountServiceStub:
+        return accounts_grpc.AccountServiceStub(self._channel("accounts"))
+
+    @property
+    def transactions(self) -> transactions_grpc.TransactionServiceStub:
+        return transactions_grpc.TransactionServiceStub(self._channel("transactions"))
+
+    @property
+    def ledger(self) -> ledger_grpc.LedgerStoreServiceStub:
+        return ledger_grpc.LedgerStoreServiceStub(self._channel("ledger"))
+
+    def close(self) -> None:
+        for channel in self._channels.values():
+            channel.close()
+        self._channels.clear()
+
+
+def describe_error(error: grpc.RpcError) -> str:
+    """Return "CODE REASON: message" for a failed call.
+
+    REASON is the ErrorInfo reason the ledger attaches to every error it
+    raises. Failures of transport (an unreachable service, an expired
+    deadline) carry none, so their text is the status code and the message
+    of grpcio.
+    """
+    code = error.code().name if error.code() is not None else "UNKNOWN"
+    ledger_error = status.error_from_rpc_error(error)
+    if ledger_error is not None:
+        return f"{code} {ledger_error.reason}: {ledger_error.message}"
+    return f"{code}: {error.details()}"
+
+
+def is_transient(error: grpc.RpcError) -> bool:
+    """Whether the call may succeed when retried with the same request_id."""
+    return error.code() in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    )

@@ -1,0 +1,76 @@
+"""What every command handler receives: the services, the output and helpers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf.message import Message
+
+from bank.accounts.v1 import account_service_pb2 as accounts_api
+from bank.ledger.v1 import resources_pb2 as pb
+from bankctl.connection import Services, describe_error, is_transient
+from bankctl.output import Output
+
+
+class CommandError(Exception):
+    """A command cannot run as typed: the message says what to change."""
+
+
+@dataclass
+class Context:
+    services: Services
+    output: Output
+
+    @property
+    def timeout(self) -> float:
+        return self.services.timeout
+
+    def get_account(self, reference: str) -> pb.Account:
+        """Read an account named by its id, or by an external reference.
+
+        A reference of digits only is an account id; anything else, such as
+        "berka:2378", is looked up as an external reference.
+        """
+        request = accounts_api.GetAccountRequest()
+        if reference.isdigit():
+            request.account_id = int(reference)
+        else:
+            request.external_ref = reference
+        return self.services.accounts.GetAccount(request, timeout=self.timeout).account
+
+    def write(self, call: Callable[..., Message], request: Message) -> Message:
+        """Send a write request; on a lost answer, say how to retry it safely.
+
+        When the call times out or the service becomes unreachable, the
+        write may have committed or not. Repeating it with the same
+        request_id returns the first result or posts it once, never twice.
+        """
+        try:
+            return call(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            if not is_transient(error):
+                raise
+            options = f"--request-id {request.request_id}"
+            if getattr(request, "expected_version", 0):
+                options += f" --expected-version {request.expected_version}"
+            raise CommandError(
+                f"{describe_error(error)}. The write may or may not have "
+                f"committed: repeat the command with {options} to complete it "
+                "without applying it twice"
+            ) from error
+
+
+def request_id(given: str | None, command: str) -> str:
+    """Return the operator's request id, or a new one for this command."""
+    return given or f"bankctl-{command}-{uuid.uuid4().hex}"
+
+
+def account_reference(text: str) -> str:
+    """argparse type of an ACCOUNT argument: an id or an external reference."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty account reference")
+    return text

@@ -1,0 +1,241 @@
+"""``bankctl import berka DIR``: load a bank's history in the Berka format."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bankctl.berka import plan as berka_plan
+from bankctl.berka import records, report
+from bankctl.berka.loader import Loader, LoadInterrupted, LoadResult, References
+from bankctl.berka.records import SourceFileError
+from bankctl.context import CommandError, Context
+from bankctl.money import format_minor_units
+
+DEFAULT_WORKERS = 16
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser):
+    group = commands.add_parser(
+        "import", help="load customers, accounts and history", parents=[common]
+    )
+    formats = group.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    berka = formats.add_parser(
+        "berka",
+        help="a folder in the format of the Czech PKDD'99 (Berka) data set",
+        parents=[common],
+        description="Import clients, accounts, dispositions and transactions. A "
+        "rerun changes nothing, and a rerun after an interruption continues it.",
+    )
+    berka.add_argument("folder", type=Path, help="folder with the .asc files")
+    berka.add_argument(
+        "--report",
+        type=Path,
+        default=Path("berka-reconciliation.csv"),
+        help="CSV file listing rows posted with an amount other than the stated "
+        "one (default berka-reconciliation.csv)",
+    )
+    berka.add_argument(
+        "--ref-prefix",
+        default="berka",
+        help="prefix of external references and request ids, as in berka:2378 "
+        "(default berka); a second data set needs its own",
+    )
+    berka.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"accounts loaded at once (default {DEFAULT_WORKERS})",
+    )
+    berka.add_argument(
+        "--tolerance",
+        default="0.10",
+        help="largest difference in CZK between a row's amount and the movement "
+        "of the bank's balance that counts as rounding (default 0.10)",
+    )
+    berka.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the files and write the report, but send nothing",
+    )
+    berka.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="hide the progress bar, which shows only on a terminal anyway",
+    )
+    berka.set_defaults(handler=import_berka)
+
+
+def import_berka(args: argparse.Namespace, context: Context) -> int:
+    """Plan, report, load and summarise; return 1 if any row failed, else 0."""
+    if args.workers < 1:
+        raise CommandError(f"--workers is {args.workers}: use 1 or more")
+    plan = _build_plan(args)
+    for error in plan.errors:
+        print(f"error: {error}", file=sys.stderr)
+    reconciled = report.write(args.report, plan.postings)
+    if args.dry_run:
+        _print_plan(context, args, plan, reconciled)
+        return 1 if plan.errors else 0
+
+    started = time.monotonic()
+    result = _load(context, args, plan)
+    elapsed = time.monotonic() - started
+    for failure in result.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    summary = _summary(args, plan, result, reconciled, elapsed)
+    _print_summary(context, summary)
+    failed = plan.errors or result.failures or result.balance_mismatches
+    return 1 if failed else 0
+
+
+def _build_plan(args: argparse.Namespace) -> berka_plan.ImportPlan:
+    try:
+        tolerance = records.parse_czk(args.tolerance, "--tolerance")
+        return berka_plan.build(args.folder, tolerance)
+    except (SourceFileError, ValueError) as error:
+        raise CommandError(str(error)) from None
+
+
+def _load(
+    context: Context, args: argparse.Namespace, plan: berka_plan.ImportPlan
+) -> LoadResult:
+    total = len(plan.customers) + len(plan.accounts) + plan.transaction_count
+    lock = threading.Lock()
+    with tqdm(
+        total=total,
+        unit="row",
+        desc="importing",
+        disable=None if args.progress else True,
+        file=sys.stderr,
+    ) as bar:
+
+        def advance(count: int) -> None:
+            if count:
+                with lock:
+                    bar.update(count)
+
+        loader = Loader(
+            context.services,
+            plan,
+            refs=References(args.ref_prefix),
+            workers=args.workers,
+            on_progress=advance,
+        )
+        try:
+            return loader.run()
+        except LoadInterrupted as error:
+            raise CommandError(f"import stopped: {error}") from None
+
+
+def _summary(
+    args: argparse.Namespace,
+    plan: berka_plan.ImportPlan,
+    result: LoadResult,
+    reconciled: int,
+    elapsed: float,
+) -> dict:
+    def tally(done: int, new: int) -> dict:
+        return {"imported": done, "new": new}
+
+    return {
+        "folder": str(args.folder),
+        "reference_prefix": args.ref_prefix,
+        "customers": tally(result.customers.done, result.customers.new),
+        "accounts": tally(result.accounts.done, result.accounts.new),
+        "transactions": tally(result.transactions.done, result.transactions.new),
+        "rows_reconciled": reconciled,
+        "reconciliation_report": str(args.report),
+        "accounts_checked": result.accounts_checked,
+        "balance_mismatches": [
+            {"external_ref": ref, "bank_balance": bank, "ledger_balance": ledger}
+            for ref, bank, ledger in result.balance_mismatches
+        ],
+        "held_back": {
+            "accounts": plan.accounts_held_back,
+            "transactions": plan.transactions_held_back,
+        },
+        "errors": len(plan.errors) + len(result.failures),
+        "seconds": round(elapsed, 2),
+        "phase_seconds": result.phase_seconds,
+        "transactions_per_second": round(result.transactions.done / elapsed, 1)
+        if elapsed
+        else 0.0,
+    }
+
+
+def _print_summary(context: Context, summary: dict) -> None:
+    if context.output.as_json:
+        context.output.json(summary)
+        return
+    out = context.output
+    out.line(f"Imported {summary['folder']} as {summary['reference_prefix']}:<id>")
+    for name in ("customers", "accounts", "transactions"):
+        counts = summary[name]
+        out.line(f"  {name:<14}{counts['imported']:>7}  ({counts['new']} new)")
+    out.line(
+        f"  {'reconciled':<14}{summary['rows_reconciled']:>7}  rows, listed in "
+        f"{summary['reconciliation_report']}"
+    )
+    mismatches = summary["balance_mismatches"]
+    out.line(
+        f"  balances that differ from the bank's: {len(mismatches)} of "
+        f"{summary['accounts_checked']} accounts checked"
+    )
+    for mismatch in mismatches:
+        out.line(
+            f"    {mismatch['external_ref']}: bank {_czk(mismatch['bank_balance'])}, "
+            f"ledger {_czk(mismatch['ledger_balance'])}"
+        )
+    held = summary["held_back"]
+    if held["accounts"] or held["transactions"] or summary["errors"]:
+        out.line(
+            f"  held back by errors: {held['accounts']} accounts, "
+            f"{held['transactions']} transactions ({summary['errors']} errors above)"
+        )
+    phases = ", ".join(f"{name} {s} s" for name, s in summary["phase_seconds"].items())
+    out.line(
+        f"Took {summary['seconds']} s ({phases}), "
+        f"{summary['transactions_per_second']} transactions per second."
+    )
+
+
+def _print_plan(
+    context: Context,
+    args: argparse.Namespace,
+    plan: berka_plan.ImportPlan,
+    reconciled: int,
+) -> None:
+    summary = {
+        "folder": str(args.folder),
+        "customers": len(plan.customers),
+        "accounts": len(plan.accounts),
+        "transactions": plan.transaction_count,
+        "rows_reconciled": reconciled,
+        "reconciliation_report": str(args.report),
+        "held_back": {
+            "accounts": plan.accounts_held_back,
+            "transactions": plan.transactions_held_back,
+        },
+        "errors": len(plan.errors),
+    }
+    if context.output.as_json:
+        context.output.json(summary)
+        return
+    context.output.line(
+        f"Checked {args.folder}, sent nothing: {summary['customers']} customers, "
+        f"{summary['accounts']} accounts and {summary['transactions']} transactions "
+        f"would be imported, {reconciled} rows reconciled, "
+        f"{plan.accounts_held_back} accounts and {plan.transactions_held_back} "
+        f"transactions held back by {len(plan.errors)} errors."
+    )
+
+
+def _czk(haler: int) -> str:
+    return f"{format_minor_units(haler, records.CZK_DIGITS)} CZK"

@@ -1,0 +1,151 @@
+"""``bankctl statement`` and ``bankctl watch``: an account's history and live feed."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+from bank.ledger.v1 import resources_pb2 as pb
+from bank.transactions.v1 import transaction_service_pb2 as api
+from bankctl import views
+from bankctl.context import Context, account_reference
+from bankctl.output import message_to_dict
+
+_ACCOUNT_HELP = "account id, or an external reference such as berka:2378"
+_PAGE_SIZE = 1000
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser):
+    statement = commands.add_parser(
+        "statement", help="print an account's statement", parents=[common]
+    )
+    statement.add_argument("account", type=account_reference, help=_ACCOUNT_HELP)
+    statement.add_argument(
+        "--from", dest="start_date", default="", help="first value date, YYYY-MM-DD"
+    )
+    statement.add_argument(
+        "--to", dest="end_date", default="", help="last value date, YYYY-MM-DD"
+    )
+    statement.set_defaults(handler=print_statement)
+
+    watch = commands.add_parser(
+        "watch",
+        help="follow an account live: print each new transaction as it commits",
+        parents=[common],
+    )
+    watch.add_argument("account", type=account_reference, help=_ACCOUNT_HELP)
+    watch.add_argument(
+        "--count",
+        type=int,
+        default=0,
+        help="stop after this many transactions (default 0: until Ctrl-C)",
+    )
+    watch.set_defaults(handler=watch_account)
+
+
+def statement_lines(
+    context: Context, account_id: int, start_date: str = "", end_date: str = ""
+) -> Iterator[pb.StatementLine]:
+    """Yield every line of the statement, reading it page by page."""
+    token = ""
+    while True:
+        page = context.services.transactions.ListStatement(
+            api.ListStatementRequest(
+                account_id=account_id,
+                page_size=_PAGE_SIZE,
+                page_token=token,
+                start_date=start_date,
+                end_date=end_date,
+            ),
+            timeout=context.timeout,
+        )
+        yield from page.lines
+        token = page.next_page_token
+        if not token:
+            return
+
+
+def print_statement(args: argparse.Namespace, context: Context) -> None:
+    account = context.get_account(args.account)
+    lines = list(
+        statement_lines(context, account.account_id, args.start_date, args.end_date)
+    )
+    rows = [
+        (
+            line.value_date,
+            str(line.transaction_id),
+            views.kind(line.kind),
+            views.money(line.amount),
+            views.money(line.balance_after),
+            line.description,
+            views.counterparty(line.counterparty),
+        )
+        for line in lines
+    ]
+    if not context.output.as_json:
+        title = f"Statement of account {account.account_id}"
+        if account.external_ref:
+            title += f" ({account.external_ref})"
+        context.output.line(f"{title}, balance {views.money(account.balance)}")
+    context.output.rows(
+        "lines",
+        lines,
+        (
+            "value_date",
+            "transaction",
+            "kind",
+            "amount",
+            "balance_after",
+            "description",
+            "counterparty",
+        ),
+        rows,
+        right_aligned=("transaction", "amount", "balance_after"),
+    )
+
+
+def watch_account(args: argparse.Namespace, context: Context) -> None:
+    """Print each transaction on the account as it commits, until --count or Ctrl-C.
+
+    The stream starts after the account's last change as read, so no
+    transaction between that read and the stream's start is missed. It has
+    no deadline: it stays open until the command stops.
+    """
+    account = context.get_account(args.account)
+    stream = context.services.transactions.WatchTransactions(
+        api.WatchTransactionsRequest(
+            account_id=account.account_id, after_sequence=account.change_sequence
+        )
+    )
+    if not context.output.as_json:
+        context.output.line(
+            f"Watching account {account.account_id}, balance "
+            f"{views.money(account.balance)}; Ctrl-C stops."
+        )
+    seen = 0
+    try:
+        for message in stream:
+            _print_event(context, account.account_id, message)
+            seen += 1
+            if args.count and seen >= args.count:
+                return
+    finally:
+        stream.cancel()
+
+
+def _print_event(
+    context: Context, account_id: int, message: api.WatchTransactionsResponse
+) -> None:
+    transaction = message.transaction
+    if context.output.as_json:
+        context.output.json_line(message_to_dict(message))
+        return
+    for entry in transaction.entries:
+        if entry.account_id != account_id:
+            continue
+        context.output.line(
+            f"{views.timestamp(transaction.post_time)}  "
+            f"transaction {transaction.transaction_id}  "
+            f"{views.kind(transaction.kind)}  {views.money(entry.amount)}  "
+            f"balance {views.money(entry.balance_after)}  {transaction.description}"
+        )
