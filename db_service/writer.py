@@ -160,13 +160,21 @@ class LedgerWriter:
                     break
                 pending.append(item)
             QUEUE_DEPTH.dec(len(pending))
-            self._process(pending)
+            # A caller that gave up (deadline, disconnect) cancels its future
+            # while the request waits. Such requests are dropped here, and the
+            # rest are marked running, so no caller can cancel a future that
+            # the writer will resolve.
+            pending = [p for p in pending if p.future.set_running_or_notify_cancel()]
+            if pending:
+                self._process(pending)
             if held_back is _STOP:
                 return
             if held_back is not None:
                 self._maintain(held_back)
 
     def _maintain(self, item: _Maintenance) -> None:
+        if not item.future.set_running_or_notify_cancel():
+            return
         try:
             with transaction(self._cursor):
                 result = item.work(self._cursor)
