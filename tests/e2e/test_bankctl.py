@@ -1,0 +1,242 @@
+"""The operator tasks of ``bankctl`` against the real services.
+
+Commands run in this process through ``bankctl.cli.main``; the import tests
+run the installed console script.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from bank_common.stack import free_port
+from bankctl import cli
+from tests.support.bank import Bank
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def bankctl(stack, capsys):
+    """Run a bankctl command; return (exit status, stdout, stderr)."""
+    addresses = [
+        "--accounts-addr",
+        stack.ports.address("accounts"),
+        "--transactions-addr",
+        stack.ports.address("transactions"),
+        "--ledger-addr",
+        stack.ports.address("ledger"),
+    ]
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        status = cli.main([*addresses, *args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    return run
+
+
+def _json(bankctl, *args: str) -> dict:
+    status, out, err = bankctl("--json", *args)
+    assert status == 0, err
+    return json.loads(out)
+
+
+def _new_account(bankctl, *extra: str) -> str:
+    customer = _json(bankctl, "customers", "create", "--name", "Jana Novakova")
+    account = _json(
+        bankctl, "accounts", "open", "--owner", customer["customer_id"], *extra
+    )
+    return account["account_id"]
+
+
+def test_customer_create_and_show(bankctl):
+    created = _json(
+        bankctl,
+        "customers",
+        "create",
+        "--name",
+        "Petr Svoboda",
+        "--birth-date",
+        "1970-12-13",
+        "--sex",
+        "male",
+        "--region",
+        "Pisek",
+        "--external-ref",
+        "cli:customer:1",
+    )
+
+    status, out, err = bankctl("customers", "show", "--external-ref", "cli:customer:1")
+
+    assert status == 0, err
+    assert created["full_name"] == "Petr Svoboda"
+    assert created["sex"] == "SEX_MALE"
+    assert "Petr Svoboda" in out
+    assert "1970-12-13" in out
+    assert "MALE" in out
+    assert "Pisek" in out
+
+
+def test_account_open_show_table(bankctl):
+    account_id = _new_account(bankctl, "--overdraft", "500.00", "--nickname", "daily")
+
+    status, out, err = bankctl("accounts", "show", account_id)
+
+    assert status == 0, err
+    assert "0.00 CZK" in out
+    assert "500.00 CZK" in out
+    assert "daily" in out
+    assert "(OWNER)" in out
+
+
+def test_deposit_withdraw_transfer_amounts(bankctl):
+    source = _new_account(bankctl)
+    destination = _new_account(bankctl)
+
+    deposit = _json(bankctl, "deposit", source, "1234.56", "--description", "cash")
+    withdrawal = _json(bankctl, "withdraw", source, "0.06")
+    transfer = _json(bankctl, "transfer", source, destination, "200")
+    shown = _json(bankctl, "accounts", "show", source)
+
+    assert deposit["amount"] == {"currency_code": "CZK", "minor_units": "123456"}
+    assert withdrawal["amount"]["minor_units"] == "6"
+    assert transfer["amount"]["minor_units"] == "20000"
+    assert shown["balance"]["minor_units"] == "103450"
+
+
+def test_payment_to_other_bank_keeps_counterparty(bankctl):
+    account = _new_account(bankctl)
+    _json(bankctl, "deposit", account, "100.00")
+
+    payment = _json(
+        bankctl,
+        "withdraw",
+        account,
+        "25.00",
+        "--bank-code",
+        "EF",
+        "--counterparty-account",
+        "1222903",
+    )
+
+    assert payment["kind"] == "TRANSACTION_KIND_OUTGOING_PAYMENT"
+    assert payment["counterparty"] == {"bank_code": "EF", "account_number": "1222903"}
+
+
+def test_invalid_amount_rejected_before_sending(bankctl):
+    account = _new_account(bankctl)
+
+    status, out, err = bankctl("deposit", account, "12.345")
+
+    assert status == 1
+    assert out == ""
+    assert "12.345" in err
+    assert "decimal places" in err
+
+
+def test_error_prints_reason_and_message(bankctl):
+    account = _new_account(bankctl)
+
+    status, out, err = bankctl("withdraw", account, "10.00")
+
+    assert status == 1
+    assert out == ""
+    assert err.startswith("error: FAILED_PRECONDITION INSUFFICIENT_FUNDS: ")
+
+
+def test_frozen_account_rejects_postings(bankctl):
+    account = _new_account(bankctl)
+
+    frozen = _json(bankctl, "accounts", "freeze", account)
+    status, _, err = bankctl("deposit", account, "5.00")
+    active = _json(bankctl, "accounts", "unfreeze", account)
+    after = _json(bankctl, "deposit", account, "5.00")
+
+    assert frozen["status"] == "ACCOUNT_STATUS_FROZEN"
+    assert status == 1
+    assert "ACCOUNT_FROZEN" in err
+    assert active["status"] == "ACCOUNT_STATUS_ACTIVE"
+    assert after["amount"]["minor_units"] == "500"
+
+
+def test_close_needs_zero_balance(bankctl):
+    account = _new_account(bankctl)
+    _json(bankctl, "deposit", account, "5.00")
+
+    status, _, err = bankctl("accounts", "close", account)
+    _json(bankctl, "withdraw", account, "5.00")
+    closed = _json(bankctl, "accounts", "close", account)
+
+    assert status == 1
+    assert "NONZERO_BALANCE" in err
+    assert closed["status"] == "ACCOUNT_STATUS_CLOSED"
+
+
+def test_statement_table_and_json(bankctl):
+    account = _new_account(bankctl)
+    _json(bankctl, "deposit", account, "100.00", "--description", "salary")
+    _json(bankctl, "withdraw", account, "30.50")
+
+    status, out, err = bankctl("statement", account)
+    lines = _json(bankctl, "statement", account)["lines"]
+
+    assert status == 0, err
+    assert "balance 69.50 CZK" in out
+    assert "salary" in out
+    assert "-30.50 CZK" in out
+    assert [line["balance_after"]["minor_units"] for line in lines] == [
+        "10000",
+        "6950",
+    ]
+
+
+def test_request_id_retry_posts_once(bankctl):
+    account = _new_account(bankctl)
+
+    first = _json(bankctl, "deposit", account, "7.00", "--request-id", "cli-retry-1")
+    again = _json(bankctl, "deposit", account, "7.00", "--request-id", "cli-retry-1")
+    shown = _json(bankctl, "accounts", "show", account)
+
+    assert first["transaction_id"] == again["transaction_id"]
+    assert shown["balance"]["minor_units"] == "700"
+
+
+def test_watch_prints_new_transactions(bankctl, stack):
+    account = _new_account(bankctl)
+    _json(bankctl, "deposit", account, "1.00")
+    client = Bank.connect(
+        stack.ports.address("accounts"),
+        stack.ports.address("transactions"),
+        stack.ports.address("ledger"),
+    )
+
+    def deposit_soon():
+        time.sleep(1.0)
+        client.deposit(int(account), 250)
+
+    depositor = threading.Thread(target=deposit_soon)
+    depositor.start()
+    try:
+        status, out, err = bankctl("watch", account, "--count", "1")
+    finally:
+        depositor.join()
+        client.close()
+
+    assert status == 0, err
+    assert "DEPOSIT" in out
+    assert "2.50 CZK" in out
+    assert "balance 3.50 CZK" in out
+
+
+def test_unreachable_service_fails_cleanly(capsys):
+    address = f"127.0.0.1:{free_port()}"
+
+    status = cli.main(["--accounts-addr", address, "accounts", "show", "1"])
+
+    assert status == 1
+    assert capsys.readouterr().err.startswith("error: UNAVAILABLE")
