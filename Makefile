@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := gen/.generated
 
-.PHONY: run test install generate lint clean bench-feed
+.PHONY: run test install generate lint clean bench-feed demo
 
 install: $(STAMP) $(GENERATED)
 
@@ -34,6 +34,11 @@ generate: $(GENERATED)
 
 run: install
 	$(BIN)/python -m bank_common.stack
+
+# Starts the services on their default ports with a fresh database in
+# data/demo/, imports data/berka and prints one account's statement.
+demo: install
+	$(BIN)/python -m bankctl.demo $(DEMO_ARGS)
 
 test: install
 	$(BIN)/python -m pytest
