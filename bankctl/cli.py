@@ -1,9 +1,9 @@
 """Entry point of ``bankctl``, the operator's command-line tool.
 
 bankctl talks to the running services over gRPC and never opens the
-database. Each command group lives in its own module with a ``register``
-function that adds its sub-commands to the parser and sets ``handler`` on
-each; a new group is one more module in ``COMMAND_GROUPS``.
+database. Each command group lives in its own module, whose ``register``
+function adds its sub-commands to the parser and sets ``handler`` on each.
+A new group is one more module in ``COMMAND_GROUPS``.
 
 Exit status: 0 on success, 1 when a service rejected the request or the
 command failed, 2 for a command line that does not parse, 130 after Ctrl-C.

@@ -77,7 +77,7 @@ def describe_error(error: grpc.RpcError) -> str:
 
 
 def is_transient(error: grpc.RpcError) -> bool:
-    """Whether the call may succeed when retried with the same request_id."""
+    """Return whether the call may succeed when retried with the same request_id."""
     return error.code() in (
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,

@@ -1,4 +1,4 @@
-"""What every command handler receives: the services, the output and helpers."""
+"""The context of every command handler: the services, the output and helpers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bankctl.output import Output
 
 
 class CommandError(Exception):
-    """A command cannot run as typed: the message says what to change."""
+    """A command cannot run as typed; the message names what to change."""
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Context:
         return self.services.accounts.GetAccount(request, timeout=self.timeout).account
 
     def write(self, call: Callable[..., Message], request: Message) -> Message:
-        """Send a write request; on a lost answer, say how to retry it safely.
+        """Send a write request, and say how to retry it if its outcome is unknown.
 
         When the call times out or the service becomes unreachable, the
         write may have committed or not. Repeating it with the same

@@ -17,7 +17,7 @@ from bankctl.berka.records import SourceFileError
 from bankctl.context import CommandError, Context
 from bankctl.money import format_minor_units
 
-DEFAULT_WORKERS = 16
+DEFAULT_WORKERS = 32
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser):
@@ -175,6 +175,7 @@ def _print_summary(context: Context, summary: dict) -> None:
         context.output.json(summary)
         return
     out = context.output
+
     out.line(f"Imported {summary['folder']} as {summary['reference_prefix']}:<id>")
     for name in ("customers", "accounts", "transactions"):
         counts = summary[name]
@@ -183,6 +184,7 @@ def _print_summary(context: Context, summary: dict) -> None:
         f"  {'reconciled':<14}{summary['rows_reconciled']:>7}  rows, listed in "
         f"{summary['reconciliation_report']}"
     )
+
     mismatches = summary["balance_mismatches"]
     out.line(
         f"  balances that differ from the bank's: {len(mismatches)} of "
@@ -193,12 +195,14 @@ def _print_summary(context: Context, summary: dict) -> None:
             f"    {mismatch['external_ref']}: bank {_czk(mismatch['bank_balance'])}, "
             f"ledger {_czk(mismatch['ledger_balance'])}"
         )
+
     held = summary["held_back"]
     if held["accounts"] or held["transactions"] or summary["errors"]:
         out.line(
             f"  held back by errors: {held['accounts']} accounts, "
             f"{held['transactions']} transactions ({summary['errors']} errors above)"
         )
+
     phases = ", ".join(f"{name} {s} s" for name, s in summary["phase_seconds"].items())
     out.line(
         f"Took {summary['seconds']} s ({phases}), "

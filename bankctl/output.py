@@ -1,4 +1,4 @@
-"""What commands print: readable tables by default, JSON with ``--json``.
+"""Command output: readable tables by default, JSON with ``--json``.
 
 JSON output is the proto3 JSON mapping of the response messages with the
 field names of the .proto files, so 64-bit integers such as ``minor_units``

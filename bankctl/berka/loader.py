@@ -1,8 +1,8 @@
 """Sending an import plan to the ledger through the public APIs.
 
 Every write carries a request_id made from the source id, such as
-"berka:trans:695247". A second run sends the same requests, and the ledger
-answers each id it has seen with its first result and posts nothing again.
+"berka:trans:695247". A second run sends the same requests, and for each id
+it has seen the ledger returns the first result and posts nothing again.
 That makes a rerun change nothing, and it lets a run that was killed
 continue: what committed is replayed, the rest is posted.
 
@@ -39,7 +39,8 @@ _SEX = {"FEMALE": pb.SEX_FEMALE, "MALE": pb.SEX_MALE}
 _ROLE = {"OWNER": pb.HOLDER_ROLE_OWNER, "AUTHORIZED": pb.HOLDER_ROLE_AUTHORIZED}
 
 # Retries of a call that timed out or found a service unreachable, with
-# back-off from 0.2 s doubling to at most 5 s: about 30 s in all.
+# back-off from 0.2 s doubling to at most 5 s: about 26 s of waiting in all,
+# plus the time of the calls themselves.
 RETRIES = 9
 MAX_BACKOFF = 5.0
 
@@ -344,7 +345,7 @@ class Loader:
             return None
 
     def _call(self, method, request: Message):
-        """Call with retries while the service is unreachable or slow to answer.
+        """Call with retries while the service is unreachable or the call times out.
 
         Retrying a write is safe because its request_id makes the ledger
         apply it at most once. When the retries run out, the whole run stops.

@@ -380,6 +380,12 @@ def _order_day(
     if extend(opening, rows):
         return path
     lines = ", ".join(str(row.line) for row in sorted(rows, key=lambda r: r.line))
+    if budget < 0:
+        raise OrderingError(
+            f"the rows of account {rows[0].account_id} on {day} (lines {lines}) "
+            f"were not ordered within {SEARCH_BUDGET} tries: check them by hand",
+            min(row.line for row in rows),
+        )
     raise OrderingError(
         f"the rows of account {rows[0].account_id} on {day} (lines {lines}) fit no "
         f"order in which each balance follows from the one before, starting from "

@@ -19,8 +19,8 @@ from bankctl.money import to_minor_units
 
 CZK_DIGITS = 2
 
-# The century of every two-digit year in the data set: its dates run from
-# 1993 to 1998 and its customers were born between 1911 and 1987.
+# The century of every two-digit year in the data set: its dates here run
+# from 1993 to 1997 and its customers were born between 1911 and 1987.
 CENTURY = 1900
 
 Record = TypeVar("Record")
@@ -91,7 +91,7 @@ class Trans:
     kind: str
     """TransactionKind name without its prefix, e.g. "DEPOSIT" or "FEE"."""
     amount: int
-    """The stated amount, non-negative; the kind gives the direction."""
+    """The stated amount, positive; the kind gives the direction."""
     balance: int
     """The bank's balance of the account right after this row."""
     k_symbol: str
@@ -330,7 +330,7 @@ def read(folder: Path, spec: FileSpec) -> tuple[list, list[RowError]]:
 
 
 def _account_id(fields: list[str], column: int | None) -> int | None:
-    """Return the row's account_id if that column holds a valid one."""
+    """Return the row's account_id if that column contains a valid one."""
     if column is None or column >= len(fields):
         return None
     try:

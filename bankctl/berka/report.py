@@ -26,13 +26,14 @@ COLUMNS = (
 
 
 def write(path: Path, postings: Iterable[Posting]) -> int:
-    """Write one CSV row per reconciled posting; return how many.
+    """Write one CSV row per reconciled posting, in file order; return how many.
 
     Amounts are in CZK with two decimals. ``posted_amount`` is the movement
     of the bank's balance and ``difference`` is posted minus stated. The
     file is replaced as a whole, so a rerun writes the same report.
     """
-    rows = [_row(posting) for posting in postings if posting.reconciled]
+    reconciled = [posting for posting in postings if posting.reconciled]
+    rows = [_row(posting) for posting in sorted(reconciled, key=_line)]
     temporary = path.with_name(path.name + ".tmp")
     with temporary.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
@@ -40,6 +41,10 @@ def write(path: Path, postings: Iterable[Posting]) -> int:
         writer.writerows(rows)
     temporary.replace(path)
     return len(rows)
+
+
+def _line(posting: Posting) -> int:
+    return posting.trans.line
 
 
 def _row(posting: Posting) -> list[str]:
