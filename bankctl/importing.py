@@ -98,8 +98,13 @@ def import_berka(args: argparse.Namespace, context: Context) -> int:
 def _build_plan(args: argparse.Namespace) -> berka_plan.ImportPlan:
     try:
         tolerance = records.parse_czk(args.tolerance, "--tolerance")
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    if tolerance < 0:
+        raise CommandError(f"--tolerance is {args.tolerance}: use 0 or more")
+    try:
         return berka_plan.build(args.folder, tolerance)
-    except (SourceFileError, ValueError) as error:
+    except SourceFileError as error:
         raise CommandError(str(error)) from None
 
 
@@ -132,6 +137,13 @@ def _load(
             return loader.run()
         except LoadInterrupted as error:
             raise CommandError(f"import stopped: {error}") from None
+        except KeyboardInterrupt:
+            print(
+                "interrupted: what committed stays, and running the same command "
+                "again continues from there",
+                file=sys.stderr,
+            )
+            raise
 
 
 def _summary(
