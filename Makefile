@@ -9,6 +9,11 @@ PROTOS := $(shell find protos -name '*.proto')
 GENERATED := gen/.generated
 
 .PHONY: run test install generate lint clean bench-feed demo
+.PHONY: compose-check compose-up compose-down contract-test proto-breaking
+
+COMPOSE_FILE := deploy/docker-compose.yml
+# apt-get needs root; elsewhere it runs through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 install: $(STAMP) $(GENERATED)
 
@@ -40,7 +45,8 @@ run: install
 demo: install
 	$(BIN)/python -m bankctl.demo $(DEMO_ARGS)
 
-test: install
+test: install compose-check
+	$(BIN)/buf lint
 	$(BIN)/python -m pytest
 
 # Change-feed latency with 1 and with 50 subscribers; see docs/benchmarks.md.
@@ -54,3 +60,38 @@ lint: install
 
 clean:
 	rm -rf $(VENV) gen
+
+# Validate the compose file with Debian's docker-compose (1.29), installing
+# the package when it is missing. No Docker engine is needed for this.
+compose-check:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+		echo "installing Debian's docker-compose to validate $(COMPOSE_FILE)"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends docker-compose; }
+	docker-compose -f $(COMPOSE_FILE) config -q
+
+compose-up:
+	deploy/compose.sh up
+
+compose-down:
+	deploy/compose.sh down
+
+# Against a throw-away compose stack where a Docker engine answers, else
+# against the three services started as local processes.
+contract-test: install
+	@if docker info >/dev/null 2>&1; then \
+		deploy/compose.sh contract-test; \
+	else \
+		echo "no Docker engine: contract tests against local processes"; \
+		$(BIN)/python -m pytest tests/contract; \
+	fi
+
+# Wire and JSON breaking changes of protos/ against a git ref: a branch,
+# tag or commit, e.g. make proto-breaking REF=main or REF=HEAD~1.
+proto-breaking: install
+	@test -n "$(REF)" || { \
+		echo "usage: make proto-breaking REF=<git ref>, e.g. REF=main" >&2; exit 2; }
+	@git rev-parse --verify --quiet '$(REF)^{commit}' >/dev/null || { \
+		echo "REF=$(REF) is not a commit in this repository" >&2; exit 2; }
+	$(BIN)/buf breaking --against '.git#ref=$(REF)'

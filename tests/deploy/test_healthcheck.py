@@ -1,0 +1,39 @@
+"""The container health probe, run as the installed bank-healthcheck command."""
+
+import subprocess
+import sys
+
+from bank_common.stack import free_port
+
+PROBE = [sys.executable, "-m", "bank_common.healthcheck"]
+
+
+def probe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*PROBE, *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_probe_passes_for_serving_services(stack):
+    for service in ("ledger", "accounts", "transactions"):
+        result = probe(stack.ports.address(service))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "SERVING" in result.stdout
+
+
+def test_probe_checks_a_named_service(stack):
+    address = stack.ports.address("accounts")
+
+    known = probe(address, "--service", "bank.accounts.v1.AccountService")
+    unknown = probe(address, "--service", "bank.no.such.Service")
+
+    assert known.returncode == 0, known.stdout + known.stderr
+    assert unknown.returncode == 1
+    assert "NOT_FOUND" in unknown.stdout
+
+
+def test_probe_fails_when_nothing_listens():
+    result = probe(f"127.0.0.1:{free_port()}", "--timeout", "1")
+
+    assert result.returncode == 1
+    assert "UNAVAILABLE" in result.stdout or "DEADLINE_EXCEEDED" in result.stdout
