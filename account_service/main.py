@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from account_service.servicer import AccountServicer, AccountWatchers
 from bank.accounts.v1 import account_service_pb2, account_service_pb2_grpc
 from bank_common import logs
-from bank_common.frontend import Frontend, parse_frontend_args, serve_frontend
+from bank_common.frontend import (
+    Frontend,
+    FrontendConfig,
+    parse_frontend_args,
+    serve_frontend,
+)
 
 SERVICE_NAME = account_service_pb2.DESCRIPTOR.services_by_name[
     "AccountService"
@@ -39,16 +44,20 @@ async def serve(config) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    config = parse_frontend_args(
-        sys.argv[1:] if argv is None else argv,
-        os.environ,
+def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> FrontendConfig:
+    return parse_frontend_args(
+        argv,
+        environ,
         prog="account-service",
         description="The account management API: customers and accounts.",
         prefix="ACCOUNTS",
         listen_default="127.0.0.1:50052",
         metrics_default="127.0.0.1:9152",
     )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    config = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
     logs.configure(config.common.log_level, config.common.log_format, "account_service")
     asyncio.run(serve(config))
 

@@ -17,7 +17,10 @@ from bank_common.config import (
     CommonConfig,
     EnvDefaults,
     add_common_arguments,
+    address,
     common_config,
+    non_negative_float,
+    positive_float,
 )
 from bank_common.feed_consumer import AccountView, FeedConsumer
 from bank_common.ledger_client import LedgerClient
@@ -56,20 +59,32 @@ def parse_frontend_args(
     listen_var = f"{prefix}_ADDR"
     parser.add_argument(
         "--listen",
+        metavar="HOST:PORT",
+        type=address,
         default=env.get(listen_var, listen_default),
-        help=env.help("host:port to serve gRPC on", listen_var, listen_default),
+        help=env.help(
+            "host:port to serve gRPC on; 0.0.0.0:PORT listens on every interface",
+            listen_var,
+            listen_default,
+        ),
     )
     parser.add_argument(
         "--ledger-address",
+        metavar="HOST:PORT",
+        type=address,
         default=env.get("LEDGER_ADDR", "127.0.0.1:50051"),
         help=env.help(
-            "host:port of the ledger store", "LEDGER_ADDR", "127.0.0.1:50051"
+            "host:port of the ledger store, which alone opens the DuckDB file, so "
+            "this service takes no database path",
+            "LEDGER_ADDR",
+            "127.0.0.1:50051",
         ),
     )
     parser.add_argument(
         "--ledger-timeout",
-        type=float,
-        default=float(env.get("LEDGER_TIMEOUT", "10")),
+        metavar="SECONDS",
+        type=positive_float,
+        default=env.get("LEDGER_TIMEOUT", "10"),
         help=env.help(
             "seconds a ledger store call may take when the caller set no deadline",
             "LEDGER_TIMEOUT",
@@ -78,8 +93,9 @@ def parse_frontend_args(
     )
     parser.add_argument(
         "--read-wait",
-        type=float,
-        default=float(env.get("READ_WAIT", "2")),
+        metavar="SECONDS",
+        type=non_negative_float,
+        default=env.get("READ_WAIT", "2"),
         help=env.help(
             "seconds a read with min_sequence waits for this service's view",
             "READ_WAIT",

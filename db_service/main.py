@@ -17,7 +17,11 @@ from bank_common.config import (
     CommonConfig,
     EnvDefaults,
     add_common_arguments,
+    address,
     common_config,
+    non_negative_float,
+    positive_float,
+    positive_int,
 )
 from bank_common.server import ServiceHost, wait_for_signal
 from db_service.adapters.database import Database
@@ -60,26 +64,42 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
     )
     parser.add_argument(
         "--listen",
+        metavar="HOST:PORT",
+        type=address,
         default=env.get("LEDGER_ADDR", "127.0.0.1:50051"),
-        help=env.help("host:port to serve gRPC on", "LEDGER_ADDR", "127.0.0.1:50051"),
+        help=env.help(
+            "host:port to serve gRPC on, which is the ledger store address the "
+            "other services dial; 0.0.0.0:PORT listens on every interface",
+            "LEDGER_ADDR",
+            "127.0.0.1:50051",
+        ),
     )
     parser.add_argument(
         "--db-path",
+        metavar="PATH",
         default=env.get("LEDGER_DB_PATH", "data/ledger.duckdb"),
-        help=env.help("DuckDB database file", "LEDGER_DB_PATH", "data/ledger.duckdb"),
+        help=env.help(
+            "path of the DuckDB database file, created with its folder when missing",
+            "LEDGER_DB_PATH",
+            "data/ledger.duckdb",
+        ),
     )
     parser.add_argument(
         "--max-batch",
-        type=int,
-        default=int(env.get("LEDGER_MAX_BATCH", "512")),
+        metavar="COUNT",
+        type=positive_int,
+        default=env.get("LEDGER_MAX_BATCH", "512"),
         help=env.help(
-            "most write requests per DuckDB transaction", "LEDGER_MAX_BATCH", "512"
+            "max write requests committed together in one DuckDB transaction",
+            "LEDGER_MAX_BATCH",
+            "512",
         ),
     )
     parser.add_argument(
         "--progress-interval",
-        type=float,
-        default=float(env.get("LEDGER_PROGRESS_INTERVAL", "1.0")),
+        metavar="SECONDS",
+        type=positive_float,
+        default=env.get("LEDGER_PROGRESS_INTERVAL", "1.0"),
         help=env.help(
             "seconds without events before a change-feed stream gets a progress "
             "message",
@@ -89,8 +109,9 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
     )
     parser.add_argument(
         "--feed-buffer",
-        type=int,
-        default=int(env.get("LEDGER_FEED_BUFFER", "1000")),
+        metavar="COUNT",
+        type=positive_int,
+        default=env.get("LEDGER_FEED_BUFFER", "1000"),
         help=env.help(
             "commits buffered in memory per change-feed stream; a stream further "
             "behind catches up from the change log table",
@@ -100,8 +121,9 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
     )
     parser.add_argument(
         "--retention-hours",
-        type=float,
-        default=float(env.get("LEDGER_RETENTION_HOURS", "0")),
+        metavar="HOURS",
+        type=non_negative_float,
+        default=env.get("LEDGER_RETENTION_HOURS", "0"),
         help=env.help(
             "hours of change-log history to keep; 0 keeps everything",
             "LEDGER_RETENTION_HOURS",
@@ -110,12 +132,8 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
     )
     add_common_arguments(parser, env, prefix="LEDGER", metrics_default="127.0.0.1:9151")
     args = parser.parse_args(argv)
-    if args.max_batch < 1:
-        parser.error(f"--max-batch is {args.max_batch}: use 1 or more")
-    if args.feed_buffer < 1:
-        parser.error(f"--feed-buffer is {args.feed_buffer}: use 1 or more")
-    if args.retention_hours < 0:
-        parser.error(f"--retention-hours is {args.retention_hours}: use 0 or more")
+    if not args.db_path:
+        parser.error("--db-path is empty: give the path of the DuckDB file")
     return LedgerStoreConfig(
         listen=args.listen,
         db_path=args.db_path,

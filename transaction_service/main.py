@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bank.transactions.v1 import transaction_service_pb2, transaction_service_pb2_grpc
 from bank_common import logs
-from bank_common.frontend import Frontend, parse_frontend_args, serve_frontend
+from bank_common.frontend import (
+    Frontend,
+    FrontendConfig,
+    parse_frontend_args,
+    serve_frontend,
+)
 from transaction_service.servicer import TransactionServicer
 
 SERVICE_NAME = transaction_service_pb2.DESCRIPTOR.services_by_name[
@@ -40,16 +45,20 @@ async def serve(config) -> None:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    config = parse_frontend_args(
-        sys.argv[1:] if argv is None else argv,
-        os.environ,
+def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> FrontendConfig:
+    return parse_frontend_args(
+        argv,
+        environ,
         prog="transaction-service",
         description="The transaction processing API: postings and statements.",
         prefix="TRANSACTIONS",
         listen_default="127.0.0.1:50053",
         metrics_default="127.0.0.1:9153",
     )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    config = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
     logs.configure(
         config.common.log_level, config.common.log_format, "transaction_service"
     )
