@@ -244,7 +244,11 @@ class FeedConsumer:
             raise
         finally:
             stream.cancel()
-        log.info("%s: the ledger store ended the change feed", self._service)
+        log.info(
+            "%s: the ledger store ended the change feed at sequence %d; reconnecting",
+            self._service,
+            self.applied_seq,
+        )
 
     def _apply(self, event: pb.ChangeEvent) -> None:
         if event.sequence <= self.applied_seq:

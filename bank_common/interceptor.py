@@ -112,12 +112,21 @@ def _wrap(method: str, behavior):
             code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
             REQUESTS.labels(service, name, code_name).inc()
             LATENCY.labels(service, name).observe(elapsed)
+            request_id = _request_id(request)
+            # The same facts as fields of their own, for JSON log lines.
+            fields = {
+                "rpc_method": method,
+                "grpc_code": code_name,
+                "duration_ms": round(elapsed * 1000, 3),
+                "request_id": request_id,
+            }
             log.info(
                 "%s %s %.1fms request_id=%s",
                 method,
                 code_name,
                 elapsed * 1000,
-                _request_id(request),
+                request_id,
+                extra=fields,
             )
 
     return handle

@@ -15,11 +15,12 @@ table or in its queue; events seen twice are skipped by sequence.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from bank.ledger.v1 import resources_pb2 as pb
 from db_service import convert
@@ -33,6 +34,11 @@ SUBSCRIBERS = Gauge("ledger_feed_subscribers", "Open WatchChanges streams.")
 SUBSCRIBER_LAG = Gauge(
     "ledger_feed_max_subscriber_lag",
     "Largest number of committed events a WatchChanges stream has not yet sent.",
+)
+OVERFLOWS = Counter(
+    "ledger_feed_overflows_total",
+    "Times a WatchChanges stream fell too far behind for its queue and switched "
+    "to reading the change_log table.",
 )
 
 # Events per message while catching up from the change_log table.
@@ -70,8 +76,10 @@ def event_message(record: ChangeRecord) -> pb.ChangeEvent:
 
 
 class Subscription:
-    def __init__(self, queue_size: int):
+    def __init__(self, queue_size: int, subscriber_id: int, event_filter: Filter):
         self.queue: asyncio.Queue[list[ChangeRecord]] = asyncio.Queue(queue_size)
+        self.subscriber_id = subscriber_id
+        self.event_filter = event_filter
         self.overflowed = False
         self.sent_seq = 0
         self.last_message_at = 0.0
@@ -83,6 +91,16 @@ class Subscription:
             self.queue.put_nowait(records)
         except asyncio.QueueFull:
             self.overflowed = True
+            OVERFLOWS.inc()
+            log.warning(
+                "feed subscriber %d (account_id=%d, entity_types=%s) is %d batches "
+                "behind at sequence %d; it catches up from the change_log table",
+                self.subscriber_id,
+                self.event_filter.account_id,
+                ",".join(sorted(self.event_filter.entity_types)) or "all",
+                self.queue.qsize(),
+                self.sent_seq,
+            )
 
     def reset(self) -> None:
         """Drop queued events after an overflow; the table has them all."""
@@ -106,15 +124,32 @@ class ChangeFeed:
         self._subscriptions: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = asyncio.Event()
+        self._subscriber_ids = itertools.count(1)
 
     @property
     def latest_seq(self) -> int:
         return self._latest
 
     def attach(self, loop: asyncio.AbstractEventLoop, latest_seq: int) -> None:
-        """Deliver on ``loop``, starting after ``latest_seq``, the last committed."""
+        """Deliver on ``loop``, starting after ``latest_seq``, the last committed.
+
+        Also makes this feed the source of the subscriber-lag gauge, which has one
+        value per process.
+        """
         self._loop = loop
         self._latest = latest_seq
+        SUBSCRIBER_LAG.set_function(self.max_subscriber_lag)
+
+    def max_subscriber_lag(self) -> int:
+        """Return how many committed events the furthest-behind stream has not sent.
+
+        The metrics server calls this from its own thread at scrape time.
+        list() copies the set in one call that holds the GIL throughout, so
+        the loop thread cannot change it mid-copy.
+        """
+        subscriptions = list(self._subscriptions)
+        latest = self._latest
+        return max((latest - s.sent_seq for s in subscriptions), default=0)
 
     def publish(self, records: list[ChangeRecord]) -> None:
         """Hand committed events over from the writer thread."""
@@ -125,8 +160,6 @@ class ChangeFeed:
         self._latest = max(self._latest, records[-1].seq)
         for subscription in self._subscriptions:
             subscription.offer(records)
-        lag = max((self._latest - s.sent_seq for s in self._subscriptions), default=0)
-        SUBSCRIBER_LAG.set(lag)
 
     def close(self) -> None:
         """Ask every open stream to finish what it has and end."""
@@ -141,16 +174,28 @@ class ChangeFeed:
         pass the filter. An empty list is a progress message, sent when no
         event passed for ``progress_interval`` seconds.
         """
-        subscription = Subscription(self._queue_size)
+        subscription = Subscription(
+            self._queue_size, next(self._subscriber_ids), event_filter
+        )
         subscription.sent_seq = after_seq
         self._subscriptions.add(subscription)
         SUBSCRIBERS.inc()
+        log.debug(
+            "feed subscriber %d opened after sequence %d",
+            subscription.subscriber_id,
+            after_seq,
+        )
         try:
             async for item in self._run(subscription, event_filter):
                 yield item
         finally:
             self._subscriptions.discard(subscription)
             SUBSCRIBERS.dec()
+            log.debug(
+                "feed subscriber %d closed at sequence %d",
+                subscription.subscriber_id,
+                subscription.sent_seq,
+            )
 
     async def _run(self, subscription: Subscription, event_filter: Filter):
         catch_up = True

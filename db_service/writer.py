@@ -121,8 +121,10 @@ class LedgerWriter:
                 "once it is back"
             )
         future: concurrent.futures.Future = concurrent.futures.Future()
-        self._queue.put(_Pending(command, future, time.perf_counter()))
+        # Count before queueing: the writer thread may take the request and
+        # decrement the gauge before put() returns.
         QUEUE_DEPTH.inc()
+        self._queue.put(_Pending(command, future, time.perf_counter()))
         return await asyncio.wrap_future(future)
 
     async def run_maintenance(
