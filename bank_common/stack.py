@@ -114,7 +114,7 @@ class LocalStack:
                 if process is not None and process.poll() is not None:
                     raise RuntimeError(
                         f"{service} exited with code {process.returncode} while "
-                        "starting"
+                        f"starting{self._log_tail(service)}"
                     )
                 try:
                     reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
@@ -127,6 +127,16 @@ class LocalStack:
                         f"{service} at {address} not healthy in {timeout}s"
                     )
                 time.sleep(0.1)
+
+    def _log_tail(self, service: str, lines: int = 20) -> str:
+        """Return the end of the service's log for an error message, if logged."""
+        if self.log_dir is None:
+            return ""
+        path = self.log_dir / f"{service}.log"
+        if not path.exists():
+            return ""
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        return f"; the end of {path}:\n" + "\n".join(tail)
 
     def stop(self, service: str, *, kill: bool = False, timeout: float = 15.0) -> int:
         """Stop one service with SIGTERM (or SIGKILL) and return its exit code."""
