@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 FILE=deploy/docker-compose.yml
 SERVICES=3
+# A fixed project name gives the data volume a fixed name: bank-ledger_ledger-data.
+export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-bank-ledger}"
 if docker compose version >/dev/null 2>&1; then
     COMPOSE=(docker compose)
 else

@@ -13,6 +13,7 @@ from google.protobuf import field_mask_pb2
 
 from bank.accounts.v1 import account_service_pb2 as acc
 from bank.ledger.v1 import resources_pb2 as pb
+from bank.transactions.v1 import transaction_service_pb2 as txn
 from bank_common.stack import SERVICES, LocalStack
 from tests.support.bank import Bank, new_request_id
 
@@ -191,8 +192,21 @@ def resume_sequence(stack, service: str, since: str) -> int:
     return int(resumed["message"].split("after sequence ")[1].split()[0])
 
 
+def wait_until_applied(client: Bank, sequence: int, timeout: float = 10.0) -> None:
+    """Wait until both front ends have applied ``sequence`` from the feed."""
+    deadline = time.monotonic() + timeout
+    for stub, request in (
+        (client.accounts, acc.GetServiceStatusRequest()),
+        (client.transactions, txn.GetServiceStatusRequest()),
+    ):
+        while stub.GetServiceStatus(request, timeout=5).applied_sequence < sequence:
+            assert time.monotonic() < deadline, f"sequence {sequence} not applied"
+            time.sleep(0.05)
+
+
 def test_feed_end_and_reconnect_are_logged(json_stack, client):
     sequence = client.deposit(client.open_account().account_id, 100).commit_sequence
+    wait_until_applied(client, sequence)
 
     json_stack.stop("ledger")
     json_stack.start("ledger")
@@ -211,6 +225,7 @@ def test_feed_end_and_reconnect_are_logged(json_stack, client):
 
 def test_feed_loss_is_logged_as_warning(json_stack, client):
     sequence = client.deposit(client.open_account().account_id, 100).commit_sequence
+    wait_until_applied(client, sequence)
 
     json_stack.stop("ledger", kill=True)
     json_stack.start("ledger")
