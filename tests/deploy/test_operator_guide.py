@@ -299,7 +299,9 @@ def test_idempotent_retry_prints_first_result(guide_run):
     deposits = [
         result.stdout
         for command, result in guide_run["results"]
-        if '"request_id": "post-0001"' in command.text and result.returncode == 0
+        if '"request_id": "post-0001"' in command.text
+        and command.text.endswith("TransactionService/Deposit")
+        and result.returncode == 0
     ]
 
     assert len(deposits) == 2
