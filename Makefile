@@ -88,7 +88,7 @@ contract-test: install
 	fi
 
 # Wire and JSON breaking changes of protos/ against a git ref: a branch,
-# tag or commit, e.g. make proto-breaking REF=main or REF=HEAD~1.
+# tag or commit, e.g. make proto-breaking REF=origin/main or REF=HEAD~1.
 proto-breaking: install
 	@test -n "$(REF)" || { \
 		echo "usage: make proto-breaking REF=<git ref>, e.g. REF=main" >&2; exit 2; }

@@ -117,6 +117,21 @@ class Api:
     def account(self, customer_id: int | None = None, **fields) -> pb.Account:
         return self.open_account(customer_id, **fields).account
 
+    def internal_account(self) -> pb.Account:
+        """Return one of the bank's own accounts, which ListAccounts also lists."""
+        token = ""
+        while True:
+            page = self.accounts.ListAccounts(
+                acc.ListAccountsRequest(page_size=100, page_token=token),
+                timeout=TIMEOUT,
+            )
+            for account in page.accounts:
+                if account.type == pb.ACCOUNT_TYPE_INTERNAL:
+                    return account
+            token = page.next_page_token
+            if not token:
+                raise AssertionError("ListAccounts lists none of the bank's accounts")
+
     def get_account(self, account_id: int, min_sequence: int = 0) -> pb.Account:
         request = acc.GetAccountRequest(
             account_id=account_id, min_sequence=min_sequence

@@ -22,20 +22,6 @@ def open_request(**fields) -> acc.OpenAccountRequest:
     )
 
 
-def internal_account(api) -> pb.Account:
-    """Return one of the bank's own accounts, which ListAccounts also lists."""
-    token = ""
-    while True:
-        page = api.accounts.ListAccounts(
-            acc.ListAccountsRequest(page_size=100, page_token=token), timeout=TIMEOUT
-        )
-        for account in page.accounts:
-            if account.type == pb.ACCOUNT_TYPE_INTERNAL:
-                return account
-        token = page.next_page_token
-        assert token, "ListAccounts lists none of the bank's own accounts"
-
-
 def test_open_account_returns_new_account(api):
     customer = api.customer()
     ref = request_id("core")
@@ -365,7 +351,7 @@ def test_overdraft_limit_cannot_drop_below_use(api):
 
 
 def test_bank_accounts_cannot_be_changed(api):
-    internal = internal_account(api)
+    internal = api.internal_account()
 
     update = fails(
         api.accounts.UpdateAccount,

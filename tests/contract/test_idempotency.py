@@ -46,7 +46,7 @@ def test_open_account_retry_opens_one_account(api):
     assert [a.account_id for a in listed.accounts] == [first.account.account_id]
 
 
-def test_update_retry_returns_first_result_after_later_change(api):
+def test_update_retry_after_later_change(api):
     account = api.account()
     first = api.update_account(account, ["nickname"], nickname="First")
     request = acc.UpdateAccountRequest(

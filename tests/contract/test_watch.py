@@ -129,7 +129,7 @@ def test_watch_transactions_replays_after_sequence(api, open_streams):
     assert live.sequence == incoming.change_sequence
 
 
-def test_watch_transactions_without_after_sequence_starts_now(api, open_streams):
+def test_watch_transactions_starts_now(api, open_streams):
     account = api.account()
     earlier = api.deposit(account.account_id, 100).transaction
     stream = watch_transactions(api, open_streams, account.account_id)
