@@ -75,20 +75,36 @@ def event_message(record: ChangeRecord) -> pb.ChangeEvent:
     return event
 
 
+class LiveEvent:
+    """A committed event on its way to live streams, converted once for all."""
+
+    __slots__ = ("record", "_message")
+
+    def __init__(self, record: ChangeRecord):
+        self.record = record
+        self._message: pb.ChangeEvent | None = None
+
+    @property
+    def message(self) -> pb.ChangeEvent:
+        if self._message is None:
+            self._message = event_message(self.record)
+        return self._message
+
+
 class Subscription:
     def __init__(self, queue_size: int, subscriber_id: int, event_filter: Filter):
-        self.queue: asyncio.Queue[list[ChangeRecord]] = asyncio.Queue(queue_size)
+        self.queue: asyncio.Queue[list[LiveEvent]] = asyncio.Queue(queue_size)
         self.subscriber_id = subscriber_id
         self.event_filter = event_filter
         self.overflowed = False
         self.sent_seq = 0
         self.last_message_at = 0.0
 
-    def offer(self, records: list[ChangeRecord]) -> None:
+    def offer(self, events: list[LiveEvent]) -> None:
         if self.overflowed:
             return
         try:
-            self.queue.put_nowait(records)
+            self.queue.put_nowait(events)
         except asyncio.QueueFull:
             self.overflowed = True
             OVERFLOWS.inc()
@@ -158,8 +174,9 @@ class ChangeFeed:
 
     def _deliver(self, records: list[ChangeRecord]) -> None:
         self._latest = max(self._latest, records[-1].seq)
+        events = [LiveEvent(record) for record in records]
         for subscription in self._subscriptions:
-            subscription.offer(records)
+            subscription.offer(events)
 
     def close(self) -> None:
         """Ask every open stream to finish what it has and end."""
@@ -255,16 +272,17 @@ class ChangeFeed:
         while not subscription.queue.empty():
             batch.append(subscription.queue.get_nowait())
         fresh = [
-            record
-            for records in batch
-            for record in records
-            if record.seq > subscription.sent_seq and event_filter.matches(record)
+            event
+            for events in batch
+            for event in events
+            if event.record.seq > subscription.sent_seq
+            and event_filter.matches(event.record)
         ]
-        subscription.sent_seq = max(subscription.sent_seq, batch[-1][-1].seq)
+        subscription.sent_seq = max(subscription.sent_seq, batch[-1][-1].record.seq)
         if not fresh:
             return None
         subscription.last_message_at = loop.time()
-        return [event_message(r) for r in fresh], self._latest
+        return [event.message for event in fresh], self._latest
 
 
 def entity_type_names(values: Sequence[int]) -> frozenset[str]:
