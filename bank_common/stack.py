@@ -99,6 +99,12 @@ class LocalStack:
         if output is not None:
             output.close()
         self.wait_healthy(service, timeout)
+        # A SERVING answer may come from another process on the same port.
+        if self.processes[service].poll() is not None:
+            raise RuntimeError(
+                f"{service} exited with code {self.processes[service].returncode} "
+                f"while starting{self._log_tail(service)}"
+            )
 
     def start_all(self, timeout: float = 30.0) -> None:
         for service in SERVICES:
@@ -155,11 +161,73 @@ class LocalStack:
             self.stop(service)
 
 
+NAMES = {
+    "ledger": "ledger store",
+    "accounts": "account service",
+    "transactions": "transaction service",
+}
+# A service that crashes more often than this within RESTART_WINDOW seconds
+# is not restarted again.
+MAX_RESTARTS = 5
+RESTART_WINDOW = 60.0
+
+
+def busy_ports(ports: Ports) -> list[str]:
+    """Return a description of each port in ``ports`` that something holds."""
+    busy = []
+    for kind, table in (("gRPC", ports.grpc), ("metrics", ports.metrics)):
+        for service, port in table.items():
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    busy.append(f"{port} ({NAMES[service]} {kind})")
+    return busy
+
+
+def supervise(stack: LocalStack) -> None:
+    """Restart a service that crashes; return when one stops cleanly.
+
+    A crash is an exit that no SIGINT or SIGTERM asked for, kill -9
+    included. The two front services reconnect to a restarted ledger store
+    by themselves.
+    """
+    crashes: dict[str, list[float]] = {service: [] for service in SERVICES}
+    while True:
+        time.sleep(0.5)
+        for service, process in list(stack.processes.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            if code in (0, -signal.SIGINT, -signal.SIGTERM):
+                print(f"{NAMES[service]} stopped (exit code {code})", file=sys.stderr)
+                return
+            now = time.monotonic()
+            recent = [t for t in crashes[service] if now - t < RESTART_WINDOW]
+            crashes[service] = [*recent, now]
+            if len(recent) >= MAX_RESTARTS:
+                raise RuntimeError(
+                    f"{NAMES[service]} crashed {len(recent) + 1} times within "
+                    f"{RESTART_WINDOW:.0f}s (last exit code {code}); not restarting it"
+                )
+            print(
+                f"{NAMES[service]} exited with code {code}; restarting it",
+                file=sys.stderr,
+                flush=True,
+            )
+            del stack.processes[service]
+            stack.start(service)
+            print(
+                f"{NAMES[service]} is back on {stack.ports.address(service)}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="bank-stack",
         description="Start the ledger store, account service and transaction service "
-        "on their default ports; Ctrl-C stops all three.",
+        "on their default ports and restart any that crashes; Ctrl-C stops all "
+        "three.",
     )
     parser.add_argument(
         "--db-path",
@@ -169,7 +237,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     stack = LocalStack(Path(args.db_path), Ports.defaults())
+    busy = busy_ports(stack.ports)
+    if busy:
+        sys.exit(
+            f"error: ports in use: {', '.join(busy)}. Is `make run` already running? "
+            "Stop it first."
+        )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    failed = False
     try:
         stack.start_all()
         print("\nThe ledger is running:", flush=True)
@@ -184,13 +259,17 @@ def main(argv: list[str] | None = None) -> None:
             "Try: grpcurl -plaintext 127.0.0.1:50052 list    Ctrl-C stops all three.\n",
             flush=True,
         )
-        while all(p.poll() is None for p in stack.processes.values()):
-            time.sleep(0.5)
-        print("a service exited; stopping the others", file=sys.stderr)
+        supervise(stack)
+        failed = True
     except KeyboardInterrupt:
-        pass
+        print("stopping the three services", file=sys.stderr)
+    except (RuntimeError, TimeoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        failed = True
     finally:
         stack.stop_all()
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
