@@ -205,9 +205,15 @@ async def _next_or_closing(queue: asyncio.Queue, closing: asyncio.Event):
     """Return the next queued item, or None once ``closing`` is set."""
     getter = asyncio.ensure_future(queue.get())
     stopper = asyncio.ensure_future(closing.wait())
-    done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    stopper.cancel()
+    try:
+        done, _ = await asyncio.wait(
+            {getter, stopper}, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        # Also when the stream is cancelled, so no task is left pending.
+        stopper.cancel()
+        if not getter.done():
+            getter.cancel()
     if getter in done:
         return getter.result()
-    getter.cancel()
     return None

@@ -258,12 +258,16 @@ class ChangeFeed:
         )
         getter = asyncio.ensure_future(subscription.queue.get())
         closing = asyncio.ensure_future(self._closing.wait())
-        done, _ = await asyncio.wait(
-            {getter, closing}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        closing.cancel()
+        try:
+            done, _ = await asyncio.wait(
+                {getter, closing}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            # Also when the stream is cancelled, so no task is left pending.
+            closing.cancel()
+            if not getter.done():
+                getter.cancel()
         if getter not in done:
-            getter.cancel()
             if closing in done:
                 return None
             subscription.last_message_at = loop.time()
