@@ -3,10 +3,10 @@
 Each posting becomes one PostTransaction call to the ledger store, which
 checks every rule again inside the writing transaction and is the
 authority. Before the call, the service checks the request and the accounts
-against its live view, and rejects postings to accounts it knows to be
-frozen or closed, or in another currency, with the error the store would
-give. A rejected posting whose request id the store has already recorded
-still goes to the store, so a retry gets its first result.
+against its live view. When the view shows an account frozen, closed or in
+another currency, it confirms with two reads of the store (the request id's
+outcome and the accounts' current state) and rejects with the error the
+store would give, without taking a place in the store's writer queue.
 """
 
 from __future__ import annotations
@@ -138,9 +138,11 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
         """Raise the error the ledger store would give, when the view shows it.
 
         The checks run in the ledger store's order: the request's fields,
-        then each account's status and currency. A posting the view would
-        reject goes to the store anyway when its request id already has a
-        result there, because a retry must return that first result.
+        then each account's status and currency. When the view shows a
+        rejection, two reads confirm it before the service rejects: whether
+        the request id already has a result (a retry must get it), and the
+        accounts' current state (the view may not have applied a change
+        yet). Neither read takes a place in the store's writer queue.
         """
         currencies = self._feed.currencies
         if not currencies:
@@ -148,37 +150,37 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
         validation.request_id(posting.request_id)
         checked = validate_posting(posting, currencies)
         try:
-            self._check_accounts(checked)
-        except errors.FailedPrecondition as rejection:
-            outcome = await self._ledger.call(
-                "GetRequestOutcome",
-                store.GetRequestOutcomeRequest(request_id=posting.request_id),
-                context,
-            )
-            if outcome.recorded:
+            _check_accounts(checked, self._feed.view.get)
+        except errors.FailedPrecondition:
+            if await self._already_recorded(posting.request_id, context):
                 return
-            EARLY_REJECTIONS.labels(rejection.reason).inc()
-            raise
+            current = await self._current_accounts(checked, context)
+            try:
+                _check_accounts(checked, current.get)
+            except errors.FailedPrecondition as rejection:
+                EARLY_REJECTIONS.labels(rejection.reason).inc()
+                raise
 
-    def _check_accounts(self, posting: Posting) -> None:
-        roles = [(posting.account_id, "")]
-        if posting.kind == "TRANSFER":
-            roles = [
-                (posting.account_id, "source"),
-                (posting.counter_account_id, "destination"),
-            ]
-        for account_id, role in roles:
-            account = self._feed.view.get(account_id)
-            if account is None or account.type == pb.ACCOUNT_TYPE_INTERNAL:
-                return
-            status = _STATUS_NAME.get(account.status, "")
-            account_rules.check_postable(account_id, status, role)
-            account_rules.check_currency(
-                account_id,
-                account.currency_code,
-                posting.currency,
-                "amount.currency_code",
+    async def _already_recorded(self, request_id: str, context) -> bool:
+        outcome = await self._ledger.call(
+            "GetRequestOutcome",
+            store.GetRequestOutcomeRequest(request_id=request_id),
+            context,
+        )
+        return outcome.recorded
+
+    async def _current_accounts(self, posting: Posting, context) -> dict:
+        """Read the posting's accounts from the ledger store into the view."""
+        current = {}
+        for account_id in (posting.account_id, posting.counter_account_id):
+            if not account_id:
+                continue
+            response = await self._ledger.call(
+                "GetAccount", store.GetAccountRequest(account_id=account_id), context
             )
+            self._feed.view.put(response.account)
+            current[account_id] = response.account
+        return current
 
     async def GetTransaction(self, request, context):
         await self._wait(request.min_sequence)
@@ -258,6 +260,25 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
             lag=self._feed.lag,
             feed_connected=self._feed.connected,
             view_accounts=len(self._feed.view),
+        )
+
+
+def _check_accounts(posting: Posting, lookup) -> None:
+    """Check each account of ``posting`` that ``lookup(account_id)`` returns."""
+    roles = [(posting.account_id, "")]
+    if posting.kind == "TRANSFER":
+        roles = [
+            (posting.account_id, "source"),
+            (posting.counter_account_id, "destination"),
+        ]
+    for account_id, role in roles:
+        account = lookup(account_id)
+        if account is None or account.type == pb.ACCOUNT_TYPE_INTERNAL:
+            return
+        status = _STATUS_NAME.get(account.status, "")
+        account_rules.check_postable(account_id, status, role)
+        account_rules.check_currency(
+            account_id, account.currency_code, posting.currency, "amount.currency_code"
         )
 
 
