@@ -4,6 +4,7 @@ transaction service, so both reject a malformed posting with the same error.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bank.ledger.v1 import ledger_store_pb2 as store
@@ -11,6 +12,10 @@ from bank.ledger.v1 import resources_pb2 as pb
 from bank_common import errors, validation
 
 DESCRIPTION_MAX = 200
+# Bank codes such as "0800" or "KOMB"; account numbers such as
+# "19-2000145399/0800" or an IBAN.
+_BANK_CODE = re.compile(r"[A-Za-z0-9]+")
+_ACCOUNT_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]*")
 EXTERNAL_REF_MAX = 128
 _POSTABLE_KINDS = (
     "DEPOSIT",
@@ -54,9 +59,14 @@ def validate_posting(
     )
     amount = validation.amount(request.amount.minor_units, "amount.minor_units")
     description = validation.text(request.description, "description", DESCRIPTION_MAX)
-    bank = validation.text(request.counterparty.bank_code, "counterparty.bank_code", 32)
-    account = validation.text(
-        request.counterparty.account_number, "counterparty.account_number", 64
+    bank = _account_code(
+        request.counterparty.bank_code, "counterparty.bank_code", 32, _BANK_CODE
+    )
+    account = _account_code(
+        request.counterparty.account_number,
+        "counterparty.account_number",
+        64,
+        _ACCOUNT_NUMBER,
     )
     if kind == "TRANSFER" and (bank or account):
         raise errors.InvalidArgument(
@@ -67,14 +77,14 @@ def validate_posting(
         )
     if kind in ("INCOMING_PAYMENT", "OUTGOING_PAYMENT") and not (bank and account):
         raise errors.InvalidArgument(
-            f"a {kind} needs the account at the other bank: set counterparty.bank_code "
-            "and counterparty.account_number",
+            f"an {kind} needs the account at the other bank: set "
+            "counterparty.bank_code and counterparty.account_number",
             field="counterparty.bank_code"
             if not bank
             else "counterparty.account_number",
             reason="MISSING_FIELD",
         )
-    value_date = validation.iso_date(request.value_date, "value_date")
+    value_date = validation.past_date(request.value_date, "value_date", slack_days=1)
     external_ref = validation.text(
         request.external_ref, "external_ref", EXTERNAL_REF_MAX
     )
@@ -100,13 +110,26 @@ def validate_posting(
     )
 
 
+def _account_code(value: str, field: str, max_length: int, pattern) -> str | None:
+    checked = validation.text(value, field, max_length)
+    if checked is not None and not pattern.fullmatch(checked):
+        raise errors.InvalidArgument(
+            f"{field} {validation.clip(checked)!r} is not a bank code or account "
+            "number: use letters A-Z, digits and, in account numbers, '-' and '/'",
+            field=field,
+            reason="INVALID_TEXT",
+        )
+    return checked
+
+
 def _kind(value: int) -> str:
     name = ""
     if value in pb.TransactionKind.values():
         name = pb.TransactionKind.Name(value).removeprefix("TRANSACTION_KIND_")
     if name not in _POSTABLE_KINDS:
         raise errors.InvalidArgument(
-            f"kind {value} cannot be posted here: use one of "
+            f"kind {validation.enum_name(pb.TransactionKind, value)} cannot be posted "
+            "here: use one of "
             f"{', '.join(_POSTABLE_KINDS)} (ReverseTransaction posts reversals)",
             field="kind",
             reason="INVALID_ENUM",

@@ -23,6 +23,11 @@ MAX_AMOUNT = 10**15
 # Largest absolute balance of any account, the bank's own included.
 MAX_BALANCE = 10**18
 
+# Embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069)
+# reorder how text is displayed, so a statement line could show something
+# other than what it contains.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 
@@ -61,10 +66,19 @@ def text(
     value: str, field: str, max_length: int, *, required: bool = False
 ) -> str | None:
     """Return the trimmed text, None when empty, or raise if too long or missing."""
-    if any(ord(char) < 0x20 and char not in "\t" for char in value):
+    if any((ord(char) < 0x20 and char != "\t") or char == "\x7f" for char in value):
         raise InvalidArgument(
             f"{field} contains control characters: remove line breaks and other "
             "control characters",
+            field=field,
+            reason="INVALID_TEXT",
+        )
+    bidi = next((char for char in value if char in _BIDI_CONTROLS), None)
+    if bidi is not None:
+        raise InvalidArgument(
+            f"{field} contains the bidirectional control character "
+            f"U+{ord(bidi):04X}, which can make text display in a misleading "
+            "order: remove it",
             field=field,
             reason="INVALID_TEXT",
         )
@@ -129,6 +143,21 @@ def amount(minor_units: int, field: str) -> int:
     return minor_units
 
 
+def past_date(value: str, field: str, *, slack_days: int = 0) -> str | None:
+    """Return a YYYY-MM-DD date no later than ``slack_days`` after today (UTC)."""
+    checked = iso_date(value, field)
+    if checked is None:
+        return None
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=slack_days)
+    if dt.date.fromisoformat(checked) > latest:
+        raise InvalidArgument(
+            f"{field} {checked} is in the future: use a date up to {latest}",
+            field=field,
+            reason="INVALID_DATE",
+        )
+    return checked
+
+
 def iso_date(value: str, field: str) -> str | None:
     """Return a YYYY-MM-DD date, None when empty, or raise if malformed."""
     if not value:
@@ -150,6 +179,13 @@ def iso_date(value: str, field: str) -> str | None:
             reason="INVALID_DATE",
         )
     return value
+
+
+def enum_name(enum_type, value: int) -> str:
+    """Return the name of an enum value, or the number when it is unknown."""
+    if value in enum_type.values():
+        return enum_type.Name(value)
+    return str(value)
 
 
 def page_size(value: int, field: str = "page_size") -> int:

@@ -298,7 +298,7 @@ def _replay(command: Command, previous: IdempotencyRecord):
     ):
         return errors.RequestIdReused(
             f"request_id {command.request_id!r} was already used for a different "
-            f"{previous.method} request: use a new request_id for a new operation",
+            "request: use a new request_id for a new operation",
             request_id=command.request_id,
             first_method=previous.method,
         )

@@ -86,6 +86,7 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
         return forward(response, api.WithdrawResponse)
 
     async def Transfer(self, request, context):
+        _check_transfer_ids(request)
         posting = store.PostTransactionRequest(
             request_id=request.request_id,
             kind=pb.TRANSACTION_KIND_TRANSFER,
@@ -100,8 +101,9 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
     async def ImportTransaction(self, request, context):
         if request.kind not in _IMPORT_KINDS:
             raise errors.InvalidArgument(
-                f"kind {request.kind} cannot be imported: use DEPOSIT, WITHDRAWAL, "
-                "INCOMING_PAYMENT, OUTGOING_PAYMENT, INTEREST or FEE",
+                f"kind {validation.enum_name(pb.TransactionKind, request.kind)} cannot "
+                "be imported: use DEPOSIT, WITHDRAWAL, INCOMING_PAYMENT, "
+                "OUTGOING_PAYMENT, INTEREST or FEE",
                 field="kind",
                 reason="INVALID_ENUM",
             )
@@ -260,6 +262,20 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
             lag=self._feed.lag,
             feed_connected=self._feed.connected,
             view_accounts=len(self._feed.view),
+        )
+
+
+def _check_transfer_ids(request) -> None:
+    """Check the account ids of a transfer under this API's field names."""
+    validation.request_id(request.request_id)
+    validation.positive_id(request.from_account_id, "from_account_id", "account")
+    validation.positive_id(request.to_account_id, "to_account_id", "account")
+    if request.from_account_id == request.to_account_id:
+        raise errors.InvalidArgument(
+            f"from_account_id and to_account_id are both {request.to_account_id}: "
+            "name two different accounts",
+            field="to_account_id",
+            reason="SAME_ACCOUNT",
         )
 
 

@@ -109,9 +109,10 @@ class OpenAccount(Command):
         )
         if account.type not in (pb.ACCOUNT_TYPE_CHECKING, pb.ACCOUNT_TYPE_SAVINGS):
             raise errors.InvalidArgument(
-                f"account.type is {account.type}: use ACCOUNT_TYPE_CHECKING (1) or "
-                "ACCOUNT_TYPE_SAVINGS (2); the bank's own accounts are not opened by "
-                "hand",
+                "account.type is "
+                f"{validation.enum_name(pb.AccountType, account.type)}: use "
+                "ACCOUNT_TYPE_CHECKING or ACCOUNT_TYPE_SAVINGS; the bank's own "
+                "accounts are not opened by hand",
                 field="account.type",
                 reason="INVALID_ENUM",
             )

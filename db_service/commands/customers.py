@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
@@ -14,6 +15,8 @@ from db_service.domain import rules
 from db_service.domain.model import ACTIVE, DELETED, CustomerRecord
 
 UPDATABLE_FIELDS = ("full_name", "email", "phone", "region")
+# A local part, "@", and a domain with at least one dot; no spaces.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
 def _full_name(value: str) -> str:
@@ -22,7 +25,7 @@ def _full_name(value: str) -> str:
 
 def _email(value: str) -> str | None:
     email = validation.text(value, "customer.email", 254)
-    if email is not None and ("@" not in email or " " in email):
+    if email is not None and not _EMAIL.fullmatch(email):
         raise errors.InvalidArgument(
             "customer.email is not an e-mail address: use the form name@example.com",
             field="customer.email",
@@ -71,7 +74,7 @@ class CreateCustomer(Command):
         self.full_name = _full_name(customer.full_name)
         self.email = _email(customer.email)
         self.phone = _phone(customer.phone)
-        self.birth_date = validation.iso_date(
+        self.birth_date = validation.past_date(
             customer.birth_date, "customer.birth_date"
         )
         self.sex = _sex(customer.sex)
@@ -207,8 +210,8 @@ def check_mask(paths: list[str], allowed: tuple[str, ...], resource: str) -> Non
     for path in paths:
         if path not in allowed:
             raise errors.InvalidArgument(
-                f"update_mask path {validation.clip(path)!r} cannot be updated on a "
-                f"{resource}: use {', '.join(allowed)}",
+                f"update_mask path {validation.clip(path)!r} cannot be updated on "
+                f"{resource}s: use {', '.join(allowed)}",
                 field="update_mask",
                 reason="INVALID_FIELD_MASK",
             )

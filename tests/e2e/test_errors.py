@@ -368,7 +368,7 @@ CASES = [
         ),
         AE,
         "REQUEST_ID_REUSED",
-        text("PostTransaction"),
+        text("a different request"),
     ),
     # Amounts and currencies.
     Case(
@@ -642,7 +642,7 @@ CASES = [
         ),
         IA,
         "INVALID_ENUM",
-        text("kind 3"),
+        text("kind TRANSACTION_KIND_TRANSFER"),
     ),
     Case(
         "import-missing-external-ref",
@@ -1050,7 +1050,7 @@ CASES = [
         ),
         IA,
         "INVALID_ENUM",
-        text("account.type is 3"),
+        text("account.type is ACCOUNT_TYPE_INTERNAL"),
     ),
     Case(
         "open-account-limit-in-other-currency",
@@ -1465,3 +1465,28 @@ def test_balance_beyond_limit_is_out_of_range(bank):
     assert str(MAX_BALANCE) in error.details()
     assert bank.ledger_account(account.account_id) == before
     assert latest_sequence(bank) == sequence
+
+
+def test_transfer_errors_use_public_field_names(bank, world):
+    cases = [
+        (dict(from_account_id=world.active.account_id), "to_account_id"),
+        (dict(to_account_id=world.active.account_id), "from_account_id"),
+        (
+            dict(
+                from_account_id=world.active.account_id,
+                to_account_id=world.active.account_id,
+            ),
+            "from_account_id and to_account_id",
+        ),
+    ]
+    for ids, named in cases:
+        with pytest.raises(grpc.RpcError) as failure:
+            bank.transactions.Transfer(
+                txn.TransferRequest(
+                    request_id=new_request_id("transfer"), amount=czk(1), **ids
+                ),
+                timeout=10,
+            )
+        assert failure.value.code() == IA
+        assert named in failure.value.details()
+        assert "counter_account_id" not in failure.value.details()

@@ -1,5 +1,7 @@
 """Request field checks in bank_common.validation."""
 
+import datetime as dt
+
 import pytest
 
 from bank_common import validation
@@ -163,3 +165,23 @@ def test_clip_keeps_short_values_and_marks_cut_ones():
     assert validation.clip("CZK") == "CZK"
     assert validation.clip("x" * 40) == "x" * 40
     assert validation.clip("x" * 5000) == "x" * 40 + "..."
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u202a", "\u2066", "\u2069", "\x7f"])
+def test_text_rejects_reordering_and_delete_characters(char):
+    with pytest.raises(InvalidArgument) as failure:
+        validation.text(f"pay{char}ment", "description", 200)
+
+    assert failure.value.reason == "INVALID_TEXT"
+
+
+def test_past_date_rejects_future_dates():
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()
+
+    with pytest.raises(InvalidArgument) as failure:
+        validation.past_date(tomorrow, "customer.birth_date")
+
+    assert failure.value.reason == "INVALID_DATE"
+    assert tomorrow in failure.value.message
+    assert validation.past_date("1993-01-31", "value_date") == "1993-01-31"
+    assert validation.past_date(tomorrow, "value_date", slack_days=2) == tomorrow
