@@ -68,15 +68,23 @@ def check_funds(account: AccountRecord, delta: int) -> None:
 
 def check_balance_range(account: AccountRecord, delta: int) -> None:
     new_balance = account.balance + delta
-    if abs(new_balance) > MAX_BALANCE:
-        raise errors.BalanceOutOfRange(
-            f"the posting would take account {account.account_id} to {new_balance} "
-            "minor "
-            f"units, beyond the ledger's limit of {MAX_BALANCE} either way: lower the "
-            "amount",
-            account_id=account.account_id,
-            max_abs_balance=MAX_BALANCE,
+    if abs(new_balance) <= MAX_BALANCE:
+        return
+    if account.is_internal:
+        # NOTE: no API moves money between the bank's own accounts, so one that
+        # reaches the limit blocks postings in its currency until that exists.
+        advice = (
+            "it is one of the bank's own accounts, which cannot go further: report "
+            "this to the bank's operators"
         )
+    else:
+        advice = "lower the amount"
+    raise errors.BalanceOutOfRange(
+        f"the posting would take account {account.account_id} to {new_balance} minor "
+        f"units, beyond the ledger's limit of {MAX_BALANCE} either way: {advice}",
+        account_id=account.account_id,
+        max_abs_balance=MAX_BALANCE,
+    )
 
 
 def check_closable(account: AccountRecord) -> None:
