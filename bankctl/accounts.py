@@ -9,7 +9,13 @@ from google.protobuf import field_mask_pb2
 from bank.accounts.v1 import account_service_pb2 as api
 from bank.ledger.v1 import resources_pb2 as pb
 from bankctl import views
-from bankctl.context import CommandError, Context, account_reference, request_id
+from bankctl.context import (
+    CommandError,
+    Context,
+    account_reference,
+    positive_int64,
+    request_id,
+)
 from bankctl.money import parse_amount
 
 _TYPES = {"checking": pb.ACCOUNT_TYPE_CHECKING, "savings": pb.ACCOUNT_TYPE_SAVINGS}
@@ -27,14 +33,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     opening = actions.add_parser("open", help="open an account", parents=[common])
     opening.add_argument(
         "--owner",
-        type=int,
         action="append",
         required=True,
         help="customer id of an owner; repeat for joint owners",
     )
     opening.add_argument(
         "--authorized",
-        type=int,
         action="append",
         default=[],
         help="customer id of a person authorised to use the account; repeatable",
@@ -58,7 +62,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     opening.set_defaults(handler=open_account)
 
     show = actions.add_parser("show", help="show one account", parents=[common])
-    show.add_argument("account_id", nargs="?", type=int, help="account id")
+    show.add_argument("account_id", nargs="?", help="account id")
     show.add_argument("--external-ref", help="look the account up by this instead")
     show.set_defaults(handler=show_account)
 
@@ -74,7 +78,6 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         )
         action.add_argument(
             "--expected-version",
-            type=int,
             help="the account version this change applies to; the write fails "
             "if the account has changed since (default: the current version)",
         )
@@ -84,15 +87,21 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 def open_account(args: argparse.Namespace, context: Context) -> None:
     currency = args.currency.upper()
     try:
-        overdraft = parse_amount(args.overdraft, currency)
+        overdraft = parse_amount(args.overdraft, currency, minimum=0)
     except ValueError as error:
         raise CommandError(f"--overdraft: {error}") from None
     holders = [
-        pb.AccountHolder(customer_id=c, role=pb.HOLDER_ROLE_OWNER) for c in args.owner
+        pb.AccountHolder(
+            customer_id=positive_int64(owner, "--owner"), role=pb.HOLDER_ROLE_OWNER
+        )
+        for owner in args.owner
     ]
     holders += [
-        pb.AccountHolder(customer_id=c, role=pb.HOLDER_ROLE_AUTHORIZED)
-        for c in args.authorized
+        pb.AccountHolder(
+            customer_id=positive_int64(person, "--authorized"),
+            role=pb.HOLDER_ROLE_AUTHORIZED,
+        )
+        for person in args.authorized
     ]
     account = pb.Account(
         currency_code=currency,
@@ -112,9 +121,12 @@ def open_account(args: argparse.Namespace, context: Context) -> None:
 def show_account(args: argparse.Namespace, context: Context) -> None:
     if (args.account_id is None) == (args.external_ref is None):
         raise CommandError("give either an account id or --external-ref, not both")
-    request = api.GetAccountRequest(
-        account_id=args.account_id or 0, external_ref=args.external_ref or ""
-    )
+    if args.account_id is None:
+        request = api.GetAccountRequest(external_ref=args.external_ref)
+    else:
+        request = api.GetAccountRequest(
+            account_id=positive_int64(args.account_id, "account id")
+        )
     account = context.services.accounts.GetAccount(
         request, timeout=context.timeout
     ).account
@@ -133,23 +145,32 @@ def _set_status(
     args: argparse.Namespace, context: Context, status: int, command: str
 ) -> None:
     """Change the status, naming the version read so no other change is lost."""
+    expected_version = _expected_version(args)
     current = context.get_account(args.account)
     request = api.UpdateAccountRequest(
         request_id=request_id(args.request_id, command),
         account=pb.Account(account_id=current.account_id, status=status),
         update_mask=field_mask_pb2.FieldMask(paths=["status"]),
-        expected_version=args.expected_version or current.version,
+        expected_version=expected_version or current.version,
     )
     response = context.write(context.services.accounts.UpdateAccount, request)
     context.output.record(response.account, views.account_fields(response.account))
 
 
 def close_account(args: argparse.Namespace, context: Context) -> None:
+    expected_version = _expected_version(args)
     current = context.get_account(args.account)
     request = api.CloseAccountRequest(
         request_id=request_id(args.request_id, "close"),
         account_id=current.account_id,
-        expected_version=args.expected_version or current.version,
+        expected_version=expected_version or current.version,
     )
     response = context.write(context.services.accounts.CloseAccount, request)
     context.output.record(response.account, views.account_fields(response.account))
+
+
+def _expected_version(args: argparse.Namespace) -> int:
+    """Return the version given with --expected-version, or 0 when none is."""
+    if args.expected_version is None:
+        return 0
+    return positive_int64(args.expected_version, "--expected-version")

@@ -12,6 +12,7 @@ command failed, 2 for a command line that does not parse, 130 after Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,28 @@ COMMAND_GROUPS = (customers, accounts, payments, statements, importing)
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+
+# Bounds of --timeout in seconds. NOTE: both are sanity limits, not tuned.
+# A deadline under a millisecond can only be a typing mistake. Far above a
+# day, gRPC's deadline overflows: with grpcio 1.85.3, a timeout of 1e9 s
+# worked and 1e10 s failed every call with DEADLINE_EXCEEDED.
+MIN_TIMEOUT = 0.001
+MAX_TIMEOUT = 86_400.0
+
+
+def timeout_seconds(text: str) -> float:
+    """argparse type of --timeout: seconds from MIN_TIMEOUT to MAX_TIMEOUT."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds, such as 10 or 2.5"
+        ) from None
+    if not (math.isfinite(seconds) and MIN_TIMEOUT <= seconds <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: use {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} seconds"
+        )
+    return seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,9 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=timeout_seconds,
         default=10.0,
-        help="deadline of each call in seconds (default 10)",
+        metavar="SECONDS",
+        help=f"deadline of each call in seconds, {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} "
+        "(default 10)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in COMMAND_GROUPS:

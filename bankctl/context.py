@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,12 @@ from bank.accounts.v1 import account_service_pb2 as accounts_api
 from bank.ledger.v1 import resources_pb2 as pb
 from bankctl.connection import Services, describe_error, is_transient
 from bankctl.output import Output
+
+# Ids and versions are positive int64 values on the wire.
+MAX_INT64 = 2**63 - 1
+# ASCII only, because str.isdigit() and the \d of re also accept "²", which
+# int() rejects, and "１２" (fullwidth), which int() reads as 12.
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class CommandError(Exception):
@@ -31,12 +38,13 @@ class Context:
     def get_account(self, reference: str) -> pb.Account:
         """Read an account named by its id, or by an external reference.
 
-        A reference of digits only is an account id; anything else, such as
-        "berka:2378", is looked up as an external reference.
+        A reference of ASCII digits only is an account id; anything else,
+        such as "berka:2378", is looked up as an external reference. Raises
+        CommandError for an id outside 1 to MAX_INT64.
         """
         request = accounts_api.GetAccountRequest()
-        if reference.isdigit():
-            request.account_id = int(reference)
+        if _DIGITS.fullmatch(reference):
+            request.account_id = positive_int64(reference, "account id")
         else:
             request.external_ref = reference
         return self.services.accounts.GetAccount(request, timeout=self.timeout).account
@@ -66,6 +74,24 @@ class Context:
 def request_id(given: str | None, command: str) -> str:
     """Return the operator's request id, or a new one for this command."""
     return given or f"bankctl-{command}-{uuid.uuid4().hex}"
+
+
+def positive_int64(text: str, name: str) -> int:
+    """Parse an id or version typed by an operator: ASCII digits, 1 to MAX_INT64.
+
+    ``name`` names the value in the CommandError raised for anything else.
+    """
+    if not _DIGITS.fullmatch(text):
+        raise CommandError(
+            f"{name} {text!r} is not a whole number: use the digits 0-9, such as 42"
+        )
+    value = int(text)
+    if not 1 <= value <= MAX_INT64:
+        raise CommandError(
+            f"{name} {text} is out of range: use a number from 1 to {MAX_INT64}, "
+            "the largest signed 64-bit integer"
+        )
+    return value
 
 
 def account_reference(text: str) -> str:

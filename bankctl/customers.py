@@ -7,7 +7,7 @@ import argparse
 from bank.accounts.v1 import account_service_pb2 as api
 from bank.ledger.v1 import resources_pb2 as pb
 from bankctl import views
-from bankctl.context import CommandError, Context, request_id
+from bankctl.context import CommandError, Context, positive_int64, request_id
 
 _SEX = {"female": pb.SEX_FEMALE, "male": pb.SEX_MALE}
 
@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     create.set_defaults(handler=create_customer)
 
     show = actions.add_parser("show", help="show one customer", parents=[common])
-    show.add_argument("customer_id", nargs="?", type=int, help="customer id")
+    show.add_argument("customer_id", nargs="?", help="customer id")
     show.add_argument("--external-ref", help="look the customer up by this instead")
     show.set_defaults(handler=show_customer)
 
@@ -63,9 +63,12 @@ def create_customer(args: argparse.Namespace, context: Context) -> None:
 def show_customer(args: argparse.Namespace, context: Context) -> None:
     if (args.customer_id is None) == (args.external_ref is None):
         raise CommandError("give either a customer id or --external-ref, not both")
-    request = api.GetCustomerRequest(
-        customer_id=args.customer_id or 0, external_ref=args.external_ref or ""
-    )
+    if args.customer_id is None:
+        request = api.GetCustomerRequest(external_ref=args.external_ref)
+    else:
+        request = api.GetCustomerRequest(
+            customer_id=positive_int64(args.customer_id, "customer id")
+        )
     customer = context.services.accounts.GetCustomer(
         request, timeout=context.timeout
     ).customer

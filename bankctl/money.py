@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from bank_common.validation import MAX_AMOUNT
+
 # ISO 4217 minor-unit exponents of the currencies the ledger ships with.
 EXPONENTS = {
     "CZK": 2,
@@ -22,7 +24,9 @@ EXPONENTS = {
     "BHD": 3,
 }
 
-_DECIMAL = re.compile(r"(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<fraction>\d+))?")
+# [0-9], not \d: \d matches every Unicode digit, so "１２" (fullwidth) or "٣"
+# (Arabic-Indic) would pass as 12 and 3.
+_DECIMAL = re.compile(r"(?P<sign>-?)(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
 
 
 def exponent(currency: str) -> int:
@@ -45,7 +49,9 @@ def to_minor_units(text: str, digits: int) -> int:
     """
     match = _DECIMAL.fullmatch(text.strip())
     if match is None:
-        raise ValueError(f"{text!r} is not a decimal number such as 2452.00")
+        raise ValueError(
+            f"{text!r} is not a decimal number such as 2452.00 (digits 0-9 only)"
+        )
     fraction = match["fraction"] or ""
     if len(fraction) > digits:
         raise ValueError(
@@ -56,9 +62,26 @@ def to_minor_units(text: str, digits: int) -> int:
     return -units if match["sign"] else units
 
 
-def parse_amount(text: str, currency: str) -> int:
-    """Parse an amount typed by an operator into minor units of ``currency``."""
-    return to_minor_units(text, exponent(currency))
+def parse_amount(text: str, currency: str, minimum: int = 1) -> int:
+    """Parse an amount typed by an operator into minor units of ``currency``.
+
+    Raises ValueError unless the result is from ``minimum`` to MAX_AMOUNT
+    minor units, the ledger's limit for one posting and for an overdraft
+    limit. The default minimum of 1 rejects zero and negative amounts.
+    """
+    minor_units = to_minor_units(text, exponent(currency))
+    if minor_units < minimum:
+        raise ValueError(
+            f"{text} {currency} is below the minimum of "
+            f"{format_amount(minimum, currency)}"
+        )
+    if minor_units > MAX_AMOUNT:
+        raise ValueError(
+            f"{text} {currency} is above the ledger's limit of "
+            f"{format_amount(MAX_AMOUNT, currency)} ({MAX_AMOUNT} minor units): "
+            "check the amount"
+        )
+    return minor_units
 
 
 def format_minor_units(minor_units: int, digits: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterator
 
 from bank.ledger.v1 import resources_pb2 as pb
@@ -36,11 +37,22 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     watch.add_argument("account", type=account_reference, help=_ACCOUNT_HELP)
     watch.add_argument(
         "--count",
-        type=int,
+        type=_count,
         default=0,
-        help="stop after this many transactions (default 0: until Ctrl-C)",
+        help="stop after this many transactions; 0 (the default) follows the "
+        "account until Ctrl-C",
     )
     watch.set_defaults(handler=watch_account)
+
+
+def _count(text: str) -> int:
+    """argparse type of watch --count: a whole number, 0 or more."""
+    if not re.fullmatch(r"[0-9]+", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a count: use 0 to follow until Ctrl-C, or a positive "
+            "whole number of transactions"
+        )
+    return int(text)
 
 
 def statement_lines(

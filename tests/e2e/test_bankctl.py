@@ -240,3 +240,83 @@ def test_unreachable_service_fails_cleanly(capsys):
 
     assert status == 1
     assert capsys.readouterr().err.startswith("error: UNAVAILABLE")
+
+
+HUGE = "99999999999999999999999"
+
+
+def _minor_units(money: dict) -> int:
+    # The proto3 JSON mapping leaves out zero values.
+    return int(money.get("minor_units", "0"))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("deposit", "{account}", HUGE),
+        ("withdraw", "{account}", HUGE),
+        ("transfer", "{account}", "{account}", HUGE),
+        ("deposit", "{account}", "-" + HUGE),
+    ],
+    ids=["deposit", "withdraw", "transfer", "negative"],
+)
+def test_amount_beyond_int64_rejected_cleanly(bankctl, command):
+    account = _new_account(bankctl)
+
+    status, out, err = bankctl(*(part.format(account=account) for part in command))
+    shown = _json(bankctl, "accounts", "show", account)
+
+    assert status == 1
+    assert out == ""
+    assert err.startswith("error: amount: ")
+    assert HUGE in err
+    assert _minor_units(shown["balance"]) == 0
+
+
+def test_overdraft_beyond_int64_rejected_cleanly(bankctl):
+    customer = _json(bankctl, "customers", "create", "--name", "Eva Dvorakova")
+
+    status, out, err = bankctl(
+        "accounts", "open", "--owner", customer["customer_id"], "--overdraft", HUGE
+    )
+
+    assert status == 1
+    assert out == ""
+    assert err.startswith(f"error: --overdraft: {HUGE} CZK is above the ledger's")
+    assert "10000000000000.00 CZK (1000000000000000 minor units)" in err
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "\N{FULLWIDTH DIGIT ONE}\N{FULLWIDTH DIGIT TWO}",
+        "\N{ARABIC-INDIC DIGIT THREE}",
+    ],
+)
+def test_non_ascii_amount_posts_nothing(bankctl, amount):
+    account = _new_account(bankctl)
+
+    status, _, err = bankctl("deposit", account, amount)
+    shown = _json(bankctl, "accounts", "show", account)
+
+    assert status == 1
+    assert "is not a decimal number" in err
+    assert _minor_units(shown["balance"]) == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("deposit", "\N{SUPERSCRIPT TWO}", "10"),
+        ("accounts", "freeze", "\N{SUPERSCRIPT TWO}"),
+        ("statement", "\N{SUPERSCRIPT TWO}"),
+    ],
+    ids=["deposit", "freeze", "statement"],
+)
+def test_non_ascii_account_is_external_ref(bankctl, command):
+    status, out, err = bankctl(*command)
+
+    assert status == 1
+    assert out == ""
+    assert err.startswith("error: NOT_FOUND ACCOUNT_NOT_FOUND: ")
+    assert "\N{SUPERSCRIPT TWO}" in err

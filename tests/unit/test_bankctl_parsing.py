@@ -1,0 +1,172 @@
+"""bankctl's checks of ids, amounts and options before it sends anything."""
+
+from __future__ import annotations
+
+import pytest
+
+from bank_common.validation import MAX_AMOUNT
+from bankctl import cli
+from bankctl.context import MAX_INT64, CommandError, positive_int64
+from bankctl.money import parse_amount
+
+UNREACHABLE = ["--accounts-addr", "127.0.0.1:1", "--transactions-addr", "127.0.0.1:1"]
+
+
+@pytest.mark.parametrize("text", ["1", "42", "007", str(MAX_INT64)])
+def test_id_accepts_positive_int64(text):
+    assert positive_int64(text, "account id") == int(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["0", str(MAX_INT64 + 1), "99999999999999999999", "9" * 40]
+)
+def test_id_out_of_range_names_value_and_limit(text):
+    with pytest.raises(CommandError) as failure:
+        positive_int64(text, "account id")
+
+    assert f"account id {text} is out of range" in str(failure.value)
+    assert str(MAX_INT64) in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\N{SUPERSCRIPT TWO}",
+        "\N{FULLWIDTH DIGIT ONE}\N{FULLWIDTH DIGIT TWO}",
+        "\N{ARABIC-INDIC DIGIT THREE}",
+        "-1",
+        "+1",
+        "1_000",
+        " 1",
+        "1.0",
+        "",
+    ],
+)
+def test_id_rejects_anything_but_ascii_digits(text):
+    with pytest.raises(CommandError) as failure:
+        positive_int64(text, "--owner")
+
+    assert f"--owner {text!r} is not a whole number" in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor_units"),
+    [
+        ("0.01", "CZK", 1),
+        ("125.50", "CZK", 12550),
+        ("10000000000000", "CZK", MAX_AMOUNT),
+        ("1000000000000000", "JPY", MAX_AMOUNT),
+        ("1000000000000", "BHD", MAX_AMOUNT),
+    ],
+)
+def test_amount_accepts_up_to_ledger_limit(text, currency, minor_units):
+    assert parse_amount(text, currency) == minor_units
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        ("10000000000000.01", "CZK"),
+        ("99999999999999999999999", "CZK"),
+        ("1000000000000001", "JPY"),
+    ],
+)
+def test_amount_above_limit_names_value_and_limit(text, currency):
+    with pytest.raises(ValueError) as failure:
+        parse_amount(text, currency)
+
+    assert f"{text} {currency} is above the ledger's limit" in str(failure.value)
+    assert str(MAX_AMOUNT) in str(failure.value)
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "-99999999999999999999999"])
+def test_amount_below_one_minor_unit_rejected(text):
+    with pytest.raises(ValueError, match="below the minimum of 0.01 CZK"):
+        parse_amount(text, "CZK")
+
+
+def test_overdraft_minimum_zero_accepts_zero():
+    assert parse_amount("0", "CZK", minimum=0) == 0
+    with pytest.raises(ValueError, match="below the minimum of 0.00 CZK"):
+        parse_amount("-0.01", "CZK", minimum=0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\N{FULLWIDTH DIGIT ONE}\N{FULLWIDTH DIGIT TWO}",
+        "\N{ARABIC-INDIC DIGIT THREE}",
+        "1.\N{ARABIC-INDIC DIGIT FIVE}",
+        "\N{SUPERSCRIPT TWO}",
+    ],
+)
+def test_amount_rejects_non_ascii_digits(text):
+    with pytest.raises(ValueError, match="digits 0-9 only"):
+        parse_amount(text, "CZK")
+
+
+@pytest.mark.parametrize("value", ["0.001", "2.5", "10", "86400"])
+def test_timeout_accepts_positive_seconds(value):
+    args = cli.build_parser().parse_args(["--timeout", value, "accounts", "show"])
+
+    assert args.timeout == float(value)
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "-1", "1e-9", "0.0009", "86401", "1e10", "inf", "nan", "ten"]
+)
+def test_timeout_outside_range_rejected_at_parse_time(value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main([*UNREACHABLE, "--timeout", value, "accounts", "show", "1"])
+
+    assert stop.value.code == 2
+    assert f"argument --timeout: {value}" in capsys.readouterr().err.replace("'", "")
+
+
+@pytest.mark.parametrize("value", ["-1", "-100", "1.5", "\N{FULLWIDTH DIGIT THREE}"])
+def test_watch_count_rejects_negative_and_fraction(value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main([*UNREACHABLE, "watch", "42", "--count", value])
+
+    assert stop.value.code == 2
+    assert f"argument --count: {value!r} is not a count" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "1", "25"])
+def test_watch_count_accepts_zero_and_more(value):
+    args = cli.build_parser().parse_args(["watch", "42", "--count", value])
+
+    assert args.count == int(value)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["accounts", "show", "99999999999999999999"],
+        ["accounts", "show", "0"],
+        ["customers", "show", "99999999999999999999"],
+        ["accounts", "open", "--owner", "99999999999999999999"],
+        ["accounts", "open", "--owner", "1", "--authorized", "99999999999999999999"],
+        ["accounts", "freeze", "42", "--expected-version", "99999999999999999999"],
+        ["deposit", "99999999999999999999", "10"],
+        ["statement", "99999999999999999999"],
+    ],
+    ids=[
+        "accounts-show",
+        "accounts-show-zero",
+        "customers-show",
+        "owner",
+        "authorized",
+        "expected-version",
+        "deposit",
+        "statement",
+    ],
+)
+def test_id_out_of_range_fails_before_connecting(command, capsys):
+    status = cli.main([*UNREACHABLE, *command])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: ")
+    assert "is out of range" in err
+    assert str(MAX_INT64) in err
