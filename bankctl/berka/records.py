@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from bankctl.money import to_minor_units
+from bank_common.validation import MAX_AMOUNT, MAX_BALANCE
+from bankctl.money import format_minor_units, to_minor_units
 
 CZK_DIGITS = 2
 
@@ -231,6 +232,17 @@ def trans(fields: list[str], line: int) -> Trans:
     amount = parse_czk(fields[5], "amount")
     if amount <= 0:
         raise ValueError(f"amount {fields[5]!r} is not positive")
+    if amount > MAX_AMOUNT:
+        raise ValueError(
+            f"amount {fields[5]} is above the ledger's limit of "
+            f"{format_minor_units(MAX_AMOUNT, CZK_DIGITS)} CZK per posting"
+        )
+    balance = parse_czk(fields[6], "balance")
+    if abs(balance) > MAX_BALANCE:
+        raise ValueError(
+            f"balance {fields[6]} is beyond the ledger's limit of "
+            f"{format_minor_units(MAX_BALANCE, CZK_DIGITS)} CZK either side of zero"
+        )
     bank, account_number = fields[8].strip(), fields[9].strip()
     if kind in PAYMENT_KINDS and not (bank and account_number):
         raise ValueError(
@@ -245,7 +257,7 @@ def trans(fields: list[str], line: int) -> Trans:
         date=parse_date(fields[2], "date"),
         kind=kind,
         amount=amount,
-        balance=parse_czk(fields[6], "balance"),
+        balance=balance,
         k_symbol=k_symbol,
         bank=bank,
         account=account_number,

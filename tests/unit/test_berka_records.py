@@ -174,3 +174,25 @@ def test_wrong_header_rejects_whole_file(tmp_path):
 def test_missing_file_rejects_import(tmp_path):
     with pytest.raises(records.SourceFileError, match="not found"):
         records.read(tmp_path, records.CLIENTS)
+
+
+def test_amounts_beyond_ledger_limits_are_bad_rows(tmp_path):
+    _write_trans(
+        tmp_path,
+        '1;10;930105;"PRIJEM";"VKLAD";10000000000000.00;10000000000000.00;"";;',
+        '2;10;930105;"PRIJEM";"VKLAD";10000000000000.01;1.00;"";;',
+        '3;10;930105;"PRIJEM";"VKLAD";1.00;99999999999999999999999.00;"";;',
+        '4;10;930105;"VYDAJ";"VYBER";1.00;-10000000000000000.01;"";;',
+    )
+
+    rows, errors = records.read(tmp_path, records.TRANSACTIONS)
+
+    assert [row.trans_id for row in rows] == [1]
+    assert [error.line for error in errors] == [3, 4, 5]
+    assert errors[0].reason == (
+        "amount 10000000000000.01 is above the ledger's limit of "
+        "10000000000000.00 CZK per posting"
+    )
+    assert "balance 99999999999999999999999.00 is beyond" in errors[1].reason
+    assert "balance -10000000000000000.01 is beyond" in errors[2].reason
+    assert "10000000000000000.00 CZK either side of zero" in errors[2].reason
