@@ -18,6 +18,8 @@ from bankctl.context import CommandError, Context
 from bankctl.money import format_minor_units
 
 DEFAULT_WORKERS = 32
+# Under data/, beside the ledger's own files, and ignored by git like them.
+DEFAULT_REPORT = Path("data/reports/berka-reconciliation.csv")
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser):
@@ -36,9 +38,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     berka.add_argument(
         "--report",
         type=Path,
-        default=Path("berka-reconciliation.csv"),
+        default=DEFAULT_REPORT,
         help="CSV file listing rows posted with an amount other than the stated "
-        "one (default berka-reconciliation.csv)",
+        f"one; missing folders are created (default {DEFAULT_REPORT})",
     )
     berka.add_argument(
         "--ref-prefix",
@@ -79,7 +81,7 @@ def import_berka(args: argparse.Namespace, context: Context) -> int:
     plan = _build_plan(args)
     for error in plan.errors:
         print(f"error: {error}", file=sys.stderr)
-    reconciled = report.write(args.report, plan.postings)
+    reconciled = _write_report(args.report, plan)
     if args.dry_run:
         _print_plan(context, args, plan, reconciled)
         return 1 if plan.errors else 0
@@ -106,6 +108,17 @@ def _build_plan(args: argparse.Namespace) -> berka_plan.ImportPlan:
         return berka_plan.build(args.folder, tolerance)
     except SourceFileError as error:
         raise CommandError(str(error)) from None
+
+
+def _write_report(path: Path, plan: berka_plan.ImportPlan) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return report.write(path, plan.postings)
+    except OSError as error:
+        raise CommandError(
+            f"cannot write the reconciliation report {path}: {error.strerror}: "
+            "choose another file with --report"
+        ) from None
 
 
 def _load(
@@ -176,7 +189,8 @@ def _summary(
         "errors": len(plan.errors) + len(result.failures),
         "seconds": round(elapsed, 2),
         "phase_seconds": result.phase_seconds,
-        "transactions_per_second": round(result.transactions.done / elapsed, 1)
+        # Replayed requests commit nothing, so only new ones count.
+        "transactions_per_second": round(result.transactions.new / elapsed, 1)
         if elapsed
         else 0.0,
     }
@@ -188,7 +202,10 @@ def _print_summary(context: Context, summary: dict) -> None:
         return
     out = context.output
 
-    out.line(f"Imported {summary['folder']} as {summary['reference_prefix']}:<id>")
+    out.line(
+        f"Imported {summary['folder']} with the reference prefix "
+        f"{summary['reference_prefix']}"
+    )
     for name in ("customers", "accounts", "transactions"):
         counts = summary[name]
         out.line(f"  {name:<14}{counts['imported']:>7}  ({counts['new']} new)")
@@ -216,10 +233,17 @@ def _print_summary(context: Context, summary: dict) -> None:
         )
 
     phases = ", ".join(f"{name} {s} s" for name, s in summary["phase_seconds"].items())
-    out.line(
-        f"Took {summary['seconds']} s ({phases}), "
-        f"{summary['transactions_per_second']} transactions per second."
-    )
+    out.line(f"Took {summary['seconds']} s ({phases}), {_rate(summary)}.")
+
+
+def _rate(summary: dict) -> str:
+    """Describe the rate of new transactions, or why there is none."""
+    if summary["transactions"]["new"]:
+        return f"{summary['transactions_per_second']} new transactions per second"
+    new = sum(summary[name]["new"] for name in ("customers", "accounts"))
+    if new == 0 and summary["errors"] == 0:
+        return "nothing new: every record was already imported, so no rate"
+    return "no new transactions, so no rate"
 
 
 def _print_plan(

@@ -26,6 +26,7 @@ from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
 from bank.transactions.v1 import transaction_service_pb2 as transactions_api
 from bank_common.stack import LocalStack
+from bankctl.importing import DEFAULT_REPORT
 from tests.conftest import stack_logs
 from tests.support.bank import Bank, reason_of
 from tests.support.berka import (
@@ -41,13 +42,16 @@ BANKCTL = Path(sys.executable).with_name("bankctl")
 RECONCILED_IN_FILE = 179
 
 
-def run_bankctl(stack: LocalStack, *args: str, timeout: float = 240):
+def run_bankctl(
+    stack: LocalStack, *args: str, timeout: float = 240, cwd: Path | None = None
+):
     return subprocess.run(
         [str(BANKCTL), *args],
         env=_environment(stack),
         capture_output=True,
         text=True,
         timeout=timeout,
+        cwd=cwd,
     )
 
 
@@ -259,6 +263,7 @@ def test_second_import_changes_nothing(full_import, stack, bank, tmp_path):
     assert summary["customers"] == {"imported": 5369, "new": 0}
     assert summary["accounts"] == {"imported": 4500, "new": 0}
     assert summary["transactions"] == {"imported": 3467, "new": 0}
+    assert summary["transactions_per_second"] == 0.0
     assert summary["rows_reconciled"] == RECONCILED_IN_FILE
     assert summary["balance_mismatches"] == []
     assert balances_by_ref(bank, "berka") == full_import["balances"]
@@ -423,3 +428,31 @@ def test_overdrawn_history_imported_as_posted(stack, bank, tmp_path):
     assert done.returncode == 0, done.stderr
     assert summary["balance_mismatches"] == []
     assert balances_by_ref(bank, "overdraft") == {"overdraft:10": -200_00}
+
+
+def test_summary_names_prefix_and_new_rate(stack, tmp_path):
+    folder = write_folder(
+        tmp_path / "small",
+        clients=['1;"706213";1'],
+        accounts=['10;1;"POPLATEK MESICNE";930101'],
+        dispositions=['1;1;10;"OWNER"'],
+        trans=[
+            '1;10;930101;"PRIJEM";"VKLAD";100.00;100.00;"";;',
+            '2;10;930102;"VYDAJ";"VYBER";30.00;70.00;"";;',
+        ],
+    )
+    command = ("import", "berka", str(folder), "--ref-prefix", "text", "--no-progress")
+
+    first = run_bankctl(stack, *command, cwd=tmp_path)
+    again = run_bankctl(stack, *command, cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, again.stderr
+    for done in (first, again):
+        heading = done.stdout.splitlines()[0]
+        assert heading == f"Imported {folder} with the reference prefix text"
+        assert f"listed in {DEFAULT_REPORT}" in done.stdout
+    assert "new transactions per second." in first.stdout
+    assert "transactions per second" not in again.stdout
+    assert "nothing new: every record was already imported" in again.stdout
+    assert (tmp_path / DEFAULT_REPORT).is_file()
