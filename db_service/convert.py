@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
+from db_service.adapters.audit import KINDS as AUDIT_KINDS
+from db_service.adapters.audit import Violation
 from db_service.domain.model import (
     AccountRecord,
     CustomerRecord,
@@ -57,6 +60,13 @@ CHANGE_KIND = {
     "CLOSED": pb.CHANGE_KIND_CLOSED,
     "POSTED": pb.CHANGE_KIND_POSTED,
 }
+
+AUDIT_VIOLATION_KIND = {
+    kind: store.AuditViolationKind.Value(f"AUDIT_VIOLATION_KIND_{kind}")
+    for kind in AUDIT_KINDS
+}
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
 
 
 def timestamp(micros: int | None) -> Timestamp | None:
@@ -156,3 +166,22 @@ def transaction_message(
         )
     message.post_time.CopyFrom(timestamp(record.posted_us))
     return message
+
+
+def _int64(value: int) -> int:
+    """Clamp a HUGEINT sum from a corrupt database into the int64 wire range."""
+    return max(_INT64_MIN, min(_INT64_MAX, value))
+
+
+def audit_violation_message(violation: Violation) -> store.AuditViolation:
+    return store.AuditViolation(
+        kind=AUDIT_VIOLATION_KIND[violation.kind],
+        account_id=_int64(violation.account_id),
+        transaction_id=_int64(violation.transaction_id),
+        entry_id=_int64(violation.entry_id),
+        currency_code=violation.currency_code or "",
+        sequence=max(0, violation.sequence),
+        expected=_int64(violation.expected),
+        actual=_int64(violation.actual),
+        message=violation.message,
+    )

@@ -15,6 +15,7 @@ from bank.ledger.v1 import resources_pb2 as pb
 from bank_common import errors, validation
 from db_service import convert, pagination
 from db_service.adapters import accounts as accounts_sql
+from db_service.adapters import audit as audit_sql
 from db_service.adapters import changelog as changelog_sql
 from db_service.adapters import customers as customers_sql
 from db_service.adapters import idempotency as idempotency_sql
@@ -25,6 +26,9 @@ from db_service.commands.customers import CreateCustomer, DeleteCustomer, Update
 from db_service.commands.postings import PostTransaction, ReverseTransaction
 from db_service.feed import ChangeFeed, Filter, entity_type_names
 from db_service.writer import LedgerWriter
+
+DEFAULT_AUDIT_VIOLATIONS = 1000
+MAX_AUDIT_VIOLATIONS = 10_000
 
 
 class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
@@ -279,6 +283,19 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
         response.start_time.CopyFrom(convert.timestamp(self._start_time_us))
         return response
 
+    async def RunAudit(self, request, context):
+        limit = _max_violations(request.max_violations)
+        report = await self._database.read(lambda c: audit_sql.run(c, limit))
+        return store.RunAuditResponse(
+            violations=[convert.audit_violation_message(v) for v in report.violations],
+            truncated=report.truncated,
+            accounts_checked=report.accounts,
+            transactions_checked=report.transactions,
+            entries_checked=report.entries,
+            oldest_sequence=report.oldest_sequence,
+            latest_sequence=report.latest_sequence,
+        )
+
     async def _require_customer(self, customer_id: int) -> None:
         found = await self._database.read(
             lambda c: customers_sql.load(c, [customer_id])
@@ -288,6 +305,17 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
                 f"customer {customer_id} does not exist: check the id",
                 customer_id=customer_id,
             )
+
+
+def _max_violations(value: int) -> int:
+    if value < 0 or value > MAX_AUDIT_VIOLATIONS:
+        raise errors.InvalidArgument(
+            f"max_violations is {value}: use 1 to {MAX_AUDIT_VIOLATIONS}, or 0 for "
+            f"the default of {DEFAULT_AUDIT_VIOLATIONS}",
+            field="max_violations",
+            reason="INVALID_MAX_VIOLATIONS",
+        )
+    return value or DEFAULT_AUDIT_VIOLATIONS
 
 
 def _one_key(entity_id: int, external_ref: str, id_field: str) -> None:

@@ -44,6 +44,7 @@ SOURCE_FOLDERS = ("bank_common", "db_service", "account_service", "transaction_s
 # Reasons this table does not produce, and where they are tested instead.
 TESTED_ELSEWHERE = {
     "BALANCE_OUT_OF_RANGE": "test_balance_beyond_limit_is_out_of_range below",
+    "INVALID_MAX_VIOLATIONS": "tests/e2e/test_audit.py, RunAudit of the store",
     "LEDGER_STORE_UNAVAILABLE": "tests/e2e/test_idempotency.py, store stopped",
     "UNEXPECTED_FIELD": "test_ledger_store_rejects_fields_of_other_kinds below",
 }
