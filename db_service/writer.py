@@ -168,11 +168,38 @@ class LedgerWriter:
             # the writer will resolve.
             pending = [p for p in pending if p.future.set_running_or_notify_cancel()]
             if pending:
-                self._process(pending)
+                self._process_guarded(pending)
             if held_back is _STOP:
                 return
             if held_back is not None:
                 self._maintain(held_back)
+
+    def _process_guarded(self, pending: list[_Pending]) -> None:
+        """Process a batch; a bug in it fails the batch, never the writer thread.
+
+        A dead writer thread would leave every later write waiting forever.
+        """
+        try:
+            self._process(pending)
+        except Exception:
+            log.exception(
+                "the writer failed on a batch of %d requests; answering them with "
+                "an internal error",
+                len(pending),
+            )
+            self._reload_state()
+            for item in pending:
+                if not item.future.done():
+                    item.future.set_exception(_internal_error(item.command))
+
+    def _reload_state(self) -> None:
+        """Forget cached state and read ids and sequences back from the database."""
+        self._cache.clear()
+        try:
+            self._counters = Counters.load(self._cursor)
+            self._bank_accounts = accounts_sql.bank_accounts(self._cursor)
+        except Exception:
+            log.exception("reloading the writer's counters failed")
 
     def _maintain(self, item: _Maintenance) -> None:
         if not item.future.set_running_or_notify_cancel():

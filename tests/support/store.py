@@ -38,7 +38,7 @@ class InProcessLedger:
 
     def submit(self, command):
         async def run():
-            return await self.writer.submit(command)
+            return await asyncio.wait_for(self.writer.submit(command), 30)
 
         return asyncio.run(run())
 
