@@ -10,6 +10,7 @@ GENERATED := gen/.generated
 
 .PHONY: run test install generate lint clean bench-feed demo
 .PHONY: compose-check compose-up compose-down contract-test proto-breaking
+.PHONY: bank-test crash-test bad-input-test
 
 COMPOSE_FILE := deploy/docker-compose.yml
 # apt-get needs root; elsewhere it runs through sudo.
@@ -53,6 +54,17 @@ test: install compose-check
 bench-feed: install
 	$(BIN)/python -m benchmarks.feed_latency --subscribers 1
 	$(BIN)/python -m benchmarks.feed_latency --subscribers 50
+
+# The long reliability runs; docs/reliability.md describes what they check.
+bank-test: install
+	$(BIN)/python -m tests.reliability.bank_workload $(BANK_TEST_ARGS)
+
+crash-test: install
+	$(BIN)/python -m tests.reliability.crash_test $(CRASH_TEST_ARGS)
+
+bad-input-test: install
+	BAD_INPUT_EXAMPLES=$${BAD_INPUT_EXAMPLES:-300} $(BIN)/python -m pytest -p no:cacheprovider \
+		tests/reliability -k bad_input
 
 lint: install
 	$(BIN)/ruff check .
