@@ -28,6 +28,13 @@ MAX_BALANCE = 10**18
 # other than what it contains.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
+# Range of client-supplied times, in microseconds since the Unix epoch:
+# 1900-01-01 (the oldest date the ledger accepts) to the end of 9999, the
+# last year a protobuf Timestamp or a DuckDB TIMESTAMPTZ column can hold.
+MIN_TIME_US = -2_208_988_800 * 1_000_000
+MAX_TIME_US = 253_402_300_799_999_999
+_NANOS_PER_SECOND = 1_000_000_000
+
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 
@@ -186,6 +193,30 @@ def enum_name(enum_type, value: int) -> str:
     if value in enum_type.values():
         return enum_type.Name(value)
     return str(value)
+
+
+def time_micros(seconds: int, nanos: int, field: str) -> int:
+    """Return a Timestamp's value in microseconds, or raise if it is out of range.
+
+    Takes the Timestamp's ``seconds`` and ``nanos``; a valid Timestamp has
+    nanos from 0 to 999,999,999, and the ledger takes times from 1900 to 9999.
+    """
+    if not 0 <= nanos < _NANOS_PER_SECOND:
+        raise InvalidArgument(
+            f"{field}.nanos is {nanos}: use 0 to 999999999, with the whole seconds "
+            f"in {field}.seconds",
+            field=field,
+            reason="INVALID_TIME",
+        )
+    micros = seconds * 1_000_000 + nanos // 1000
+    if not MIN_TIME_US <= micros <= MAX_TIME_US:
+        raise InvalidArgument(
+            f"{field}.seconds is {seconds}, outside 1900-01-01 to 9999-12-31: "
+            "check the value, which counts seconds since 1970-01-01 UTC",
+            field=field,
+            reason="INVALID_TIME",
+        )
+    return micros
 
 
 def page_size(value: int, field: str = "page_size") -> int:
