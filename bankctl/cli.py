@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from bankctl import accounts, customers, importing, payments, statements
+from bankctl import accounts, audit, customers, importing, payments, statements
 from bankctl.connection import (
     ADDRESS_VARIABLES,
     DEFAULT_ADDRESSES,
@@ -29,7 +29,7 @@ from bankctl.connection import (
 from bankctl.context import CommandError, Context
 from bankctl.output import Output
 
-COMMAND_GROUPS = (customers, accounts, payments, statements, importing)
+COMMAND_GROUPS = (customers, accounts, payments, statements, importing, audit)
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
