@@ -183,8 +183,8 @@ class LedgerWriter:
             self._process(pending)
         except Exception:
             log.exception(
-                "the writer failed on a batch of %d requests; answering them with "
-                "an internal error",
+                "the writer failed on a batch of %d requests; failing them with an "
+                "internal error",
                 len(pending),
             )
             self._reload_state()

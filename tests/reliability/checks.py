@@ -3,8 +3,8 @@
 ``FeedFollower`` reads the ledger store's change feed from sequence 0 as a
 subscriber would, across restarts of the store, and checks that sequences
 are contiguous and that no request_id is posted twice. ``final_checks``
-runs once the clients have stopped and compares everything the clients
-were told with what the ledger holds.
+runs once the clients have stopped and compares every response the
+clients received with what the ledger holds.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ def check_view_matches_ledger(
 
 
 def final_checks(workload: Workload, follower: FeedFollower) -> None:
-    """Check the quiet ledger against everything the clients were told."""
+    """Check the quiet ledger against every response the clients received."""
     caller = Caller(workload.figures, workload.options, random.Random(0))
     latest = ledger_latest(workload, caller)
     if not follower.wait_for(latest, 60):

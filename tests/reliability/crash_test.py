@@ -6,7 +6,7 @@ and reader clients run, the ledger store is killed at random moments and
 restarted, and so is each of the two front services. Clients retry with
 the same request_id. After every restart the test checks that no
 acknowledged posting was lost, the change log is contiguous, the audit is
-clean and both front services caught up with the feed; at the end it runs
+clean and both front services caught up with the feed. At the end it runs
 every check of the bank workload. It exits with status 1 on any violation.
 """
 
@@ -152,7 +152,7 @@ class Chaos:
 
         The postings not checked yet are looked up in the change log read back
         from the restarted store, which commits each transaction together with
-        its event; one stream replaces thousands of GetTransaction calls.
+        its event. One stream replaces thousands of GetTransaction calls.
         """
         pending = [p for p in acknowledged if p.request_id not in self._checked]
         if not pending:

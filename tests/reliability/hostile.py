@@ -1,11 +1,11 @@
-"""Hypothesis strategies of hostile request values, and the checks every answer gets.
+"""Hypothesis strategies of hostile request values, and checks of the responses.
 
 Each strategy mixes values a careful client would send with the ones a
 careless or hostile one would: missing and unknown ids, zero, negative and
 huge amounts, unknown and malformed currencies, unicode and oversize text,
 bad field masks, wrong versions, malformed and foreign page tokens and
 out-of-range sequences. ``Probe`` sends a request and checks that the
-answer is a documented status with an ErrorInfo reason, and that a
+response is a documented status with an ErrorInfo reason, and that a
 rejected write changed nothing.
 
 ``BAD_INPUT_EXAMPLES`` sets the examples per RPC (25 by default, which keeps
@@ -54,7 +54,7 @@ DOCUMENTED_CODES = frozenset(
 
 EXAMPLES = int(os.environ.get("BAD_INPUT_EXAMPLES", "25"))
 
-# Requests sent and answers received, by service and status code, for the
+# Requests sent and responses received, by service and status code, for the
 # summary that tests/reliability/conftest.py prints.
 TALLY: collections.Counter[tuple[str, str]] = collections.Counter()
 
@@ -291,7 +291,7 @@ class Known:
 
 
 class Probe:
-    """Sends a request and checks the answer against the documented contract."""
+    """Sends a request and checks the response against the documented contract."""
 
     def __init__(self, service: str, ledger_channel: grpc.Channel):
         self.service = service

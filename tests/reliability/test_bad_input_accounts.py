@@ -1,7 +1,7 @@
 """Hostile values in every RPC of the account service.
 
 Each test sends generated requests and checks, through ``Probe``, that the
-answer is OK or a documented status with an ErrorInfo reason, and that a
+response is OK or a documented status with an ErrorInfo reason, and that a
 rejected write committed nothing in the ledger store. The last test runs
 the audit.
 """

@@ -100,7 +100,7 @@ class Figures:
             self.rejections[reason] += 1
 
     def error(self, service: str, code: grpc.StatusCode) -> None:
-        """Note a call that failed without an answer from the ledger's rules."""
+        """Note a call that failed in transport or with an undocumented status."""
         with self._lock:
             self.errors.append((time.monotonic(), service, code))
 
@@ -167,12 +167,12 @@ class Caller:
             except grpc.RpcError as error:
                 code = error.code()
                 if code in RETRYABLE or not reason_of(error):
-                    # Failures of the call itself, not answers of the ledger.
+                    # Failures of the call itself, not rejections by the ledger's rules.
                     self._figures.error(service, code)
                 if code not in RETRYABLE:
                     return None, error
-                if attempt:
-                    self._figures.add("retries")
+                if attempt + 1 < attempts:
+                    self._figures.add("retries with the same request")
             time.sleep(backoff * (0.5 + self._rng.random()))
             backoff = min(1.0, backoff * 2)
         return None, None
@@ -225,7 +225,7 @@ class Book:
 def check_response(
     figures: Figures, service: str, what: str, error: grpc.RpcError
 ) -> str:
-    """Classify a final error; return its reason, noting undocumented answers."""
+    """Classify a final error; return its reason, noting undocumented statuses."""
     code = error.code()
     reason = reason_of(error)
     if code in UNDOCUMENTED:
