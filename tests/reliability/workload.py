@@ -16,6 +16,7 @@ units throughout.
 from __future__ import annotations
 
 import collections
+import itertools
 import random
 import threading
 import time
@@ -188,7 +189,7 @@ class Account:
     account_id: int
     currency: str
     overdraft: int
-    """Overdraft limit in minor units; None for the bank's own accounts."""
+    """Overdraft limit in minor units."""
 
 
 @dataclass
@@ -252,6 +253,8 @@ class Workload:
         self.clients = Clients(stack)
         self.stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # next() on a count is atomic in CPython, so writer threads share it.
+        self._request_numbers = itertools.count(1)
 
     # Set-up.
 
@@ -353,13 +356,8 @@ class Workload:
         )
         return self._post(caller, "Transfer", request)
 
-    _sequence = 0
-    _sequence_lock = threading.Lock()
-
     def _next_request_id(self, tag: str) -> str:
-        with self._sequence_lock:
-            Workload._sequence += 1
-            return f"{self.run_id}-{tag}-{Workload._sequence}"
+        return f"{self.run_id}-{tag}-{next(self._request_numbers)}"
 
     def _post(self, caller: Caller, method: str, request: Message) -> Posting:
         posting = Posting(request.request_id, method, request)
