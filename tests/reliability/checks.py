@@ -255,7 +255,7 @@ def final_checks(workload: Workload, follower: FeedFollower) -> None:
     _resolve_unknown(workload, caller, follower)
     latest = ledger_latest(workload, caller)
     follower.wait_for(latest, 60)
-    _check_postings(workload, follower)
+    _check_postings(workload, caller, follower)
     _check_balances_and_statements(workload, caller)
     wait_for_services(workload, caller, latest, 30, "at the end")
     for account in workload.book.accounts:
@@ -291,7 +291,26 @@ def _resolve_unknown(
             )
 
 
-def _check_postings(workload: Workload, follower: FeedFollower) -> None:
+def _check_not_recorded(workload: Workload, caller: Caller, posting: Posting) -> None:
+    """The ledger store holds no idempotency record of a rejected posting."""
+    request = store.GetRequestOutcomeRequest(request_id=posting.request_id)
+    response, error = caller.call(
+        "ledger", workload.clients.ledger.GetRequestOutcome, request
+    )
+    if response is None:
+        workload.figures.violation(
+            f"GetRequestOutcome of {posting.request_id} failed: {error}"
+        )
+    elif response.recorded:
+        workload.figures.violation(
+            f"{posting.request_id}, rejected with {posting.reason}, is recorded as "
+            f"committed by {response.method} at sequence {response.commit_sequence}"
+        )
+    else:
+        workload.figures.add("rejected postings confirmed absent")
+
+
+def _check_postings(workload: Workload, caller: Caller, follower: FeedFollower) -> None:
     """Acknowledged postings exactly once as acknowledged; rejected ones absent."""
     for posting in workload.book.with_outcome("acknowledged"):
         found = follower.postings_of(posting.request_id)
@@ -312,6 +331,7 @@ def _check_postings(workload: Workload, follower: FeedFollower) -> None:
                 f"{posting.request_id}, rejected with {posting.reason}, is in the "
                 f"ledger as transaction {found[0].transaction_id}"
             )
+        _check_not_recorded(workload, caller, posting)
     workload.figures.add(
         "postings checked in the change feed", len(workload.book.postings)
     )

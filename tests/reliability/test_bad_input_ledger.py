@@ -198,6 +198,17 @@ def test_list_statement_bad_input(hostile, ledger, probe, data):
     probe.call(ledger.ListStatement, request)
 
 
+@h.fuzz()
+@given(request_id=st.one_of(h.request_ids(), st.just("reused-request-id")))
+def test_get_request_outcome_bad_input(ledger, probe, request_id):
+    request = store.GetRequestOutcomeRequest(request_id=request_id)
+
+    response = probe.call(ledger.GetRequestOutcome, request)
+
+    if request_id == "reused-request-id":
+        assert response.recorded
+
+
 @h.fuzz(scale=0.5)
 @given(data=st.data())
 def test_watch_changes_bad_input(hostile, ledger, probe, data):
