@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROTOS := $(shell find protos -name '*.proto')
 GENERATED := gen/.generated
 
-.PHONY: run test install generate lint clean bench-feed demo
+.PHONY: run test install generate lint clean bench-feed bench-writes demo
 .PHONY: compose-check compose-up compose-down contract-test proto-breaking
 .PHONY: bank-test crash-test bad-input-test
 
@@ -54,6 +54,10 @@ test: install compose-check
 bench-feed: install
 	$(BIN)/python -m benchmarks.feed_latency --subscribers 1
 	$(BIN)/python -m benchmarks.feed_latency --subscribers 50
+
+# Transfer throughput and latency at several concurrency levels.
+bench-writes: install
+	$(BIN)/python -m benchmarks.write_throughput
 
 # The long reliability runs; docs/reliability.md describes what they check.
 bank-test: install

@@ -86,7 +86,7 @@ def _subscriber_process(address, count, measure_from_us, duration, ready, result
     results.put(latencies)
 
 
-async def _open_accounts(stack: LocalStack, count: int) -> list[int]:
+async def open_accounts(stack: LocalStack, count: int) -> list[int]:
     async with (
         grpc.aio.insecure_channel(stack.ports.address("accounts")) as accounts,
         grpc.aio.insecure_channel(stack.ports.address("transactions")) as transactions,
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     stack.start_all()
     try:
-        accounts = asyncio.run(_open_accounts(stack, args.accounts))
+        accounts = asyncio.run(open_accounts(stack, args.accounts))
         context = multiprocessing.get_context("spawn")
         ready = context.Event()
         results = context.Queue()
