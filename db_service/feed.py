@@ -91,9 +91,16 @@ class LiveEvent:
         return self._message
 
 
+# Put into a stream's queue to wake it for shutdown.
+_CLOSED: list[LiveEvent] = []
+
+
 class Subscription:
     def __init__(self, queue_size: int, subscriber_id: int, event_filter: Filter):
-        self.queue: asyncio.Queue[list[LiveEvent]] = asyncio.Queue(queue_size)
+        # Unbounded, so the shutdown marker always fits; offer() enforces the
+        # size limit itself.
+        self.queue: asyncio.Queue[list[LiveEvent]] = asyncio.Queue()
+        self.queue_size = queue_size
         self.subscriber_id = subscriber_id
         self.event_filter = event_filter
         self.overflowed = False
@@ -103,9 +110,9 @@ class Subscription:
     def offer(self, events: list[LiveEvent]) -> None:
         if self.overflowed:
             return
-        try:
+        if self.queue.qsize() < self.queue_size:
             self.queue.put_nowait(events)
-        except asyncio.QueueFull:
+        else:
             self.overflowed = True
             OVERFLOWS.inc()
             log.warning(
@@ -121,7 +128,9 @@ class Subscription:
     def reset(self) -> None:
         """Drop queued events after an overflow; the table has them all."""
         while not self.queue.empty():
-            self.queue.get_nowait()
+            if self.queue.get_nowait() is _CLOSED:
+                self.queue.put_nowait(_CLOSED)
+                break
         self.overflowed = False
 
 
@@ -181,6 +190,8 @@ class ChangeFeed:
     def close(self) -> None:
         """Ask every open stream to finish what it has and end."""
         self._closing.set()
+        for subscription in self._subscriptions:
+            subscription.queue.put_nowait(_CLOSED)
 
     async def stream(
         self, after_seq: int, event_filter: Filter
@@ -195,6 +206,7 @@ class ChangeFeed:
             self._queue_size, next(self._subscriber_ids), event_filter
         )
         subscription.sent_seq = after_seq
+        subscription.last_message_at = asyncio.get_running_loop().time()
         self._subscriptions.add(subscription)
         SUBSCRIBERS.inc()
         log.debug(
@@ -256,25 +268,16 @@ class ChangeFeed:
         timeout = max(
             0.0, subscription.last_message_at + self._progress_interval - loop.time()
         )
-        getter = asyncio.ensure_future(subscription.queue.get())
-        closing = asyncio.ensure_future(self._closing.wait())
         try:
-            done, _ = await asyncio.wait(
-                {getter, closing}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            # Also when the stream is cancelled, so no task is left pending.
-            closing.cancel()
-            if not getter.done():
-                getter.cancel()
-        if getter not in done:
-            if closing in done:
-                return None
+            async with asyncio.timeout(timeout):
+                batch = [await subscription.queue.get()]
+        except TimeoutError:
             subscription.last_message_at = loop.time()
             return [], self._latest
-        batch = [getter.result()]
         while not subscription.queue.empty():
             batch.append(subscription.queue.get_nowait())
+        if any(events is _CLOSED for events in batch):
+            return None
         fresh = [
             event
             for events in batch
