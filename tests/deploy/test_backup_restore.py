@@ -53,6 +53,22 @@ def wait_for_feed(api: Api, timeout: float = 20.0) -> acc.GetServiceStatusRespon
         time.sleep(0.1)
 
 
+def deposit_after_restart(api: Api, account_id: int, minor_units: int):
+    """Deposit as a client should once the ledger store is back: retry on
+    UNAVAILABLE with the same request id until the front end has reconnected."""
+    request = api.deposit_request(account_id, minor_units)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return api.transactions.Deposit(request, timeout=10)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def failure_of_deposit(api: Api, account_id: int):
     with pytest.raises(grpc.RpcError) as raised:
         api.transactions.Deposit(api.deposit_request(account_id, 1), timeout=10)
@@ -84,7 +100,7 @@ def test_backup_while_ledger_store_stopped(stack, tmp_path):
     outage = failure_of_deposit(api, account.account_id)
     copy_database(stack.db_path, tmp_path / "backups" / "ledger.duckdb")
     stack.start("ledger")
-    later = api.deposit(account.account_id, 500)
+    later = deposit_after_restart(api, account.account_id, 500)
 
     assert outage.code == grpc.StatusCode.UNAVAILABLE
     assert outage.reason == "LEDGER_STORE_UNAVAILABLE"
@@ -102,7 +118,7 @@ def test_restore_takes_the_ledger_back(stack, tmp_path):
     backup = tmp_path / "backups" / "ledger.duckdb"
     copy_database(stack.db_path, backup)
     stack.start("ledger")
-    api.deposit(account.account_id, 500)
+    deposit_after_restart(api, account.account_id, 500)
 
     stack.stop_all()
     copy_database(backup, stack.db_path)
@@ -110,7 +126,7 @@ def test_restore_takes_the_ledger_back(stack, tmp_path):
     status = wait_for_feed(api)
     restored = api.get_account(account.account_id)
     lines, _ = api.statement(account.account_id)
-    after = api.deposit(account.account_id, 7)
+    after = deposit_after_restart(api, account.account_id, 7)
 
     assert status.ledger_sequence == backed_up.commit_sequence
     assert restored.balance.minor_units == 1_000
