@@ -1,7 +1,7 @@
 """gRPC entrypoint of the account management API.
 
 Writes and customer reads go to the ledger store. Account reads are served
-from the live account view when it holds the account and has applied the
+from the live account view when it contains the account and has applied the
 caller's ``min_sequence``; otherwise they go to the ledger store too, which
 is always current.
 """

@@ -3,7 +3,7 @@
 Every call carries a deadline: the caller's remaining time when there is a
 caller, else ``default_timeout``. grpcio does not pass deadlines on by
 itself. Calls wait for the channel to be ready, and the channel retries
-calls that failed with UNAVAILABLE before reaching the store; that is safe
+calls that failed with UNAVAILABLE before reaching the store. That is safe
 for writes because every write carries its request_id.
 
 A status from the store that names a ledger rule comes back as the same
@@ -39,9 +39,9 @@ _SERVICE_CONFIG = {
 
 CHANNEL_OPTIONS = (
     ("grpc.service_config", json.dumps(_SERVICE_CONFIG)),
-    # After the ledger store restarts, try to reconnect within 2 s; grpcio's
-    # default backoff grows to 120 s, which would keep a long-lost store
-    # looking unavailable for minutes after it is back.
+    # After the ledger store restarts, try to reconnect within 2 s. grpcio's
+    # default backoff grows to 120 s, so a store that was down for long would
+    # look unavailable for minutes after it is back.
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2_000),

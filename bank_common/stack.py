@@ -99,7 +99,7 @@ class LocalStack:
         if output is not None:
             output.close()
         self.wait_healthy(service, timeout)
-        # A SERVING answer may come from another process on the same port.
+        # A SERVING response may come from another process on the same port.
         if self.processes[service].poll() is not None:
             raise RuntimeError(
                 f"{service} exited with code {self.processes[service].returncode} "

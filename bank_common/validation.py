@@ -1,6 +1,6 @@
 """Checks of request fields, each raising ``InvalidArgument`` with the fix.
 
-The ledger store runs them on every request and is the authority; the
+The ledger store runs them on every request and is the authority. The
 account and transaction services run them only on fields of their own API.
 """
 

@@ -4,7 +4,7 @@ The writer hands each committed batch of events to ``ChangeFeed.publish``
 from its own thread. The feed moves them to the event loop and offers them
 to every subscription's bounded queue without waiting, so a slow subscriber
 never slows the writer. A subscription whose queue overflows is marked, and
-its stream catches up from the change_log table, which holds every
+its stream catches up from the change_log table, which contains every
 committed event, before it goes back to live events.
 
 A stream registers its subscription before it reads history, so every
@@ -47,7 +47,7 @@ CATCH_UP_PAGE = 500
 
 @dataclass(frozen=True)
 class Filter:
-    """Which events a subscriber wants; empty ``entity_types`` means all."""
+    """The events a subscriber wants; empty ``entity_types`` means all."""
 
     entity_types: frozenset[str] = frozenset()
     account_id: int = 0

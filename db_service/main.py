@@ -188,9 +188,9 @@ async def serve(config: LedgerStoreConfig) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     config = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
-    # The writer thread runs Python between its DuckDB calls; with the default
-    # 5 ms switch interval the event loop, which delivers change events and
-    # answers, can wait that long for the GIL each time.
+    # The writer thread runs Python between its DuckDB calls. With the default
+    # 5 ms switch interval, the event loop, which delivers change events and
+    # responses, can wait that long for the GIL each time.
     sys.setswitchinterval(0.001)
     logs.configure(config.common.log_level, config.common.log_format, "db_service")
     asyncio.run(serve(config))

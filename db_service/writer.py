@@ -2,7 +2,7 @@
 
 Requests wait in a queue. The writer takes all that are waiting (up to
 ``max_batch``), runs them against one ``Batch`` and commits the batch in one
-DuckDB transaction (group commit), then answers each request on its own.
+DuckDB transaction (group commit), then responds to each request on its own.
 Serialising writes this way means DuckDB never sees two writers, so no
 write-write conflicts, and a busy ledger commits many requests for the
 price of one.

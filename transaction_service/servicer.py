@@ -4,9 +4,9 @@ Each posting becomes one PostTransaction call to the ledger store, which
 checks every rule again inside the writing transaction and is the
 authority. Before the call, the service checks the request and the accounts
 against its live view. When the view shows an account frozen, closed or in
-another currency, it confirms with two reads of the store (the request id's
-outcome and the accounts' current state) and rejects with the error the
-store would give, without taking a place in the store's writer queue.
+another currency, two reads of the store confirm it: the request id's
+outcome and the accounts' current state. The service then rejects with the
+error the store would give, without taking a place in its writer queue.
 """
 
 from __future__ import annotations
@@ -141,10 +141,11 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
 
         The checks run in the ledger store's order: the request's fields,
         then each account's status and currency. When the view shows a
-        rejection, two reads confirm it before the service rejects: whether
-        the request id already has a result (a retry must get it), and the
-        accounts' current state (the view may not have applied a change
-        yet). Neither read takes a place in the store's writer queue.
+        rejection, two reads of the store confirm it first. The first asks
+        whether the request id already has a result, which a retry must get.
+        The second reads the accounts' current state, because the view may
+        not have applied a change yet. Neither read takes a place in the
+        store's writer queue.
         """
         currencies = self._feed.currencies
         if not currencies:

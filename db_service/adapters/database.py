@@ -84,8 +84,8 @@ class Database:
     async def read(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``work(cursor)`` on a reader thread and return its result.
 
-        Each call sees one committed snapshot when ``work`` runs a single
-        statement; ``work`` that runs several wraps them in ``transaction``.
+        A single statement reads one committed snapshot. ``work`` that runs
+        several statements wraps them in ``transaction`` to read one snapshot.
         """
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
