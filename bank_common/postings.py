@@ -54,36 +54,14 @@ def validate_posting(
     kind = _kind(request.kind)
     account_id = validation.positive_id(request.account_id, "account_id", "account")
     counter_account_id = _counter_account(request, kind)
+
     currency = validation.currency_code(
         request.amount.currency_code, "amount.currency_code", currencies
     )
     amount = validation.amount(request.amount.minor_units, "amount.minor_units")
     description = validation.text(request.description, "description", DESCRIPTION_MAX)
-    bank = _account_code(
-        request.counterparty.bank_code, "counterparty.bank_code", 32, _BANK_CODE
-    )
-    account = _account_code(
-        request.counterparty.account_number,
-        "counterparty.account_number",
-        64,
-        _ACCOUNT_NUMBER,
-    )
-    if kind == "TRANSFER" and (bank or account):
-        raise errors.InvalidArgument(
-            "counterparty is set on a transfer between accounts of this bank: leave "
-            "it unset, or post an OUTGOING_PAYMENT to the other bank",
-            field="counterparty",
-            reason="UNEXPECTED_FIELD",
-        )
-    if kind in ("INCOMING_PAYMENT", "OUTGOING_PAYMENT") and not (bank and account):
-        raise errors.InvalidArgument(
-            f"an {kind} needs the account at the other bank: set "
-            "counterparty.bank_code and counterparty.account_number",
-            field="counterparty.bank_code"
-            if not bank
-            else "counterparty.account_number",
-            reason="MISSING_FIELD",
-        )
+    bank, account = _counterparty(request.counterparty, kind)
+
     value_date = validation.past_date(request.value_date, "value_date", slack_days=1)
     external_ref = validation.text(
         request.external_ref, "external_ref", EXTERNAL_REF_MAX
@@ -95,6 +73,7 @@ def validate_posting(
             field="value_date" if external_ref else "external_ref",
             reason="MISSING_FIELD",
         )
+
     return Posting(
         kind=kind,
         account_id=account_id,
@@ -108,6 +87,33 @@ def validate_posting(
         external_ref=external_ref,
         imported=request.imported,
     )
+
+
+def _counterparty(
+    counterparty: pb.Counterparty, kind: str
+) -> tuple[str | None, str | None]:
+    """Check the account at another bank: required on payments, absent on transfers."""
+    bank = _account_code(
+        counterparty.bank_code, "counterparty.bank_code", 32, _BANK_CODE
+    )
+    account = _account_code(
+        counterparty.account_number, "counterparty.account_number", 64, _ACCOUNT_NUMBER
+    )
+    if kind == "TRANSFER" and (bank or account):
+        raise errors.InvalidArgument(
+            "counterparty is set on a transfer between accounts of this bank: leave "
+            "it unset, or post an OUTGOING_PAYMENT to the other bank",
+            field="counterparty",
+            reason="UNEXPECTED_FIELD",
+        )
+    if kind in ("INCOMING_PAYMENT", "OUTGOING_PAYMENT") and not (bank and account):
+        raise errors.InvalidArgument(
+            f"an {kind} needs the account at the other bank: set "
+            "counterparty.bank_code and counterparty.account_number",
+            field="counterparty.account_number" if bank else "counterparty.bank_code",
+            reason="MISSING_FIELD",
+        )
+    return bank, account
 
 
 def _account_code(value: str, field: str, max_length: int, pattern) -> str | None:
