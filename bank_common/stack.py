@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,10 +29,33 @@ MODULES = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port(taken: set[int] = frozenset()) -> int:
+    """Return a free loopback port below the ephemeral range, not in ``taken``.
+
+    Ports from bind(0) come from the ephemeral range, which outgoing
+    connections also use. A service restarted on such a port could find it
+    held by some client's connection, so this picks from below that range.
+    """
+    low, _ = _ephemeral_range()
+    for _ in range(200):
+        port = random.randint(10_000, low - 1)
+        if port in taken:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise OSError(f"no free port found between 10000 and {low - 1}")
 
 
 @dataclass
@@ -50,9 +74,14 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
+        taken: set[int] = set()
+        ports = []
+        for _ in range(2 * len(SERVICES)):
+            ports.append(free_port(taken))
+            taken.add(ports[-1])
         return cls(
-            grpc={name: free_port() for name in SERVICES},
-            metrics={name: free_port() for name in SERVICES},
+            grpc=dict(zip(SERVICES, ports[: len(SERVICES)], strict=True)),
+            metrics=dict(zip(SERVICES, ports[len(SERVICES) :], strict=True)),
         )
 
     def address(self, service: str) -> str:
