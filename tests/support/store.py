@@ -8,7 +8,6 @@ reach the DuckDB file through ``sql``.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 from google.protobuf import field_mask_pb2
@@ -17,10 +16,9 @@ from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
 from db_service.adapters import audit as audit_sql
 from db_service.adapters.database import Database
-from db_service.commands.accounts import OpenAccount, UpdateAccount
-from db_service.commands.customers import CreateCustomer
-from db_service.commands.postings import PostTransaction
+from db_service.commands.accounts import UpdateAccount
 from db_service.writer import LedgerWriter
+from tests.support.ledger import create_customer, new_request_id, open_account, posting
 
 
 class InProcessLedger:
@@ -43,53 +41,19 @@ class InProcessLedger:
         return asyncio.run(run())
 
     def open_account(self, overdraft: int = 0, currency: str = "CZK") -> pb.Account:
-        customer = self.submit(
-            CreateCustomer(
-                store.CreateCustomerRequest(
-                    request_id=_request_id(),
-                    customer=pb.Customer(full_name="Audit Test"),
-                )
-            )
-        ).customer
-        request = store.OpenAccountRequest(
-            request_id=_request_id(),
-            account=pb.Account(
-                currency_code=currency,
-                type=pb.ACCOUNT_TYPE_CHECKING,
-                overdraft_limit=pb.Money(currency_code=currency, minor_units=overdraft),
-                holders=[
-                    pb.AccountHolder(
-                        customer_id=customer.customer_id, role=pb.HOLDER_ROLE_OWNER
-                    )
-                ],
-            ),
+        customer = self.submit(create_customer("Audit Test")).customer
+        command = open_account(
+            customer.customer_id, currency=currency, overdraft=overdraft
         )
-        return self.submit(OpenAccount(request, frozenset(self.currencies))).account
+        return self.submit(command).account
 
-    def post(
-        self,
-        kind: int,
-        account_id: int,
-        minor_units: int,
-        *,
-        counter_account_id: int = 0,
-        currency: str = "CZK",
-        **fields,
-    ) -> pb.Transaction:
-        request = store.PostTransactionRequest(
-            request_id=_request_id(),
-            kind=kind,
-            account_id=account_id,
-            counter_account_id=counter_account_id,
-            amount=pb.Money(currency_code=currency, minor_units=minor_units),
-            **fields,
-        )
-        command = PostTransaction(request, frozenset(self.currencies))
-        return self.submit(command).transaction
+    def post(self, kind: int, account_id: int, minor_units: int, **fields):
+        """Post one transaction; ``fields`` as for ``tests.support.ledger.posting``."""
+        return self.submit(posting(kind, account_id, minor_units, **fields)).transaction
 
     def set_overdraft(self, account: pb.Account, minor_units: int) -> pb.Account:
         request = store.UpdateAccountRequest(
-            request_id=_request_id(),
+            request_id=new_request_id("store"),
             account=pb.Account(
                 account_id=account.account_id,
                 overdraft_limit=pb.Money(
@@ -116,6 +80,3 @@ class InProcessLedger:
         finally:
             cursor.close()
 
-
-def _request_id() -> str:
-    return f"store-{uuid.uuid4().hex}"
