@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from bank_common.frontend import (
     parse_frontend_args,
     serve_frontend,
 )
+from bank_common.server import run_service
 
 SERVICE_NAME = account_service_pb2.DESCRIPTOR.services_by_name[
     "AccountService"
@@ -59,7 +59,7 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> FrontendConfi
 def main(argv: Sequence[str] | None = None) -> None:
     config = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
     logs.configure(config.common.log_level, config.common.log_format, "account_service")
-    asyncio.run(serve(config))
+    run_service(serve(config))
 
 
 if __name__ == "__main__":

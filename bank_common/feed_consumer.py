@@ -17,14 +17,14 @@ import asyncio
 import heapq
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import grpc
 from prometheus_client import Gauge
 
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
-from bank_common import errors
+from bank_common import errors, status
 from bank_common.ledger_client import LedgerClient
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,9 @@ class FeedConsumer:
     """Follows the change feed into an ``AccountView`` and tracks progress.
 
     ``on_event`` is called for every event after the view has applied it,
-    for services that fan events out to their own clients.
+    for services that fan events out to their own clients. ``on_connected``
+    is awaited with True once the view is loaded and the feed is open, and
+    with False when the feed is lost.
     """
 
     def __init__(
@@ -71,12 +73,14 @@ class FeedConsumer:
         *,
         service: str,
         on_event: Callable[[pb.ChangeEvent], None] | None = None,
+        on_connected: Callable[[bool], Awaitable[None]] | None = None,
         max_backoff: float = 5.0,
     ):
         self._client = client
         self.view = view
         self._service = service
         self._on_event = on_event
+        self._on_connected = on_connected
         self._max_backoff = max_backoff
         self.applied_seq = 0
         self.ledger_seq = 0
@@ -179,18 +183,24 @@ class FeedConsumer:
                 )
                 self._ready.clear()
             except (grpc.aio.AioRpcError, errors.LedgerError) as error:
-                detail = (
-                    error.details() if isinstance(error, grpc.RpcError) else str(error)
-                )
+                if isinstance(error, grpc.aio.AioRpcError):
+                    cause = f"{error.code().name}: {error.details()}"
+                else:
+                    cause = error.metadata.get("upstream_code", error.reason)
+                if self._ready.is_set():
+                    step = f"reading the change feed after sequence {self.applied_seq}"
+                else:
+                    step = "loading the account view"
                 log.warning(
-                    "%s: change feed interrupted at sequence %d (%s); reconnecting in "
+                    "%s: %s from the ledger store at %s failed (%s); retrying in about "
                     "%.1fs",
                     self._service,
-                    self.applied_seq,
-                    detail,
+                    step,
+                    self._client.address,
+                    cause,
                     backoff,
                 )
-            self._set_connected(False)
+            await self._set_connected(False)
             await asyncio.sleep(backoff * (0.5 + random.random()))
             backoff = min(self._max_backoff, backoff * 2)
 
@@ -224,7 +234,7 @@ class FeedConsumer:
         try:
             async for message in stream:
                 if not self.connected:
-                    self._set_connected(True)
+                    await self._set_connected(True)
                     log.info(
                         "%s: following the change feed after sequence %d (ledger at "
                         "%d)",
@@ -238,14 +248,16 @@ class FeedConsumer:
                 if not message.events:
                     FEED_LAG.set(self.lag)
         except grpc.aio.AioRpcError as error:
-            domain_error = self._client.translate(error, "WatchChanges")
+            domain_error = status.error_from_rpc_error(error)
             if isinstance(domain_error, errors.SequenceOutOfRange):
                 raise domain_error from None
-            raise
+            if not isinstance(domain_error, errors.ShuttingDown):
+                raise
         finally:
             stream.cancel()
         log.info(
-            "%s: the ledger store ended the change feed at sequence %d; reconnecting",
+            "%s: the ledger store ended the change feed at sequence %d; reconnecting "
+            "once it is back",
             self._service,
             self.applied_seq,
         )
@@ -259,6 +271,9 @@ class FeedConsumer:
             self._on_event(event)
         self._advance(event.sequence)
 
-    def _set_connected(self, connected: bool) -> None:
+    async def _set_connected(self, connected: bool) -> None:
+        changed = connected != self.connected
         self.connected = connected
         FEED_CONNECTED.set(1 if connected else 0)
+        if changed and self._on_connected is not None:
+            await self._on_connected(connected)

@@ -133,9 +133,17 @@ async def serve_frontend(
 ) -> None:
     """Start the feed and the gRPC server, run until a signal, stop cleanly."""
     ledger = LedgerClient(config.ledger_address, default_timeout=config.ledger_timeout)
-    feed = FeedConsumer(ledger, AccountView(), service=name, on_event=on_event)
+    # NOT_SERVING until the account view is loaded and the feed is open, and
+    # again while the ledger store cannot be reached.
+    host = ServiceHost(name, config.listen, config.common, ready=False)
+    feed = FeedConsumer(
+        ledger,
+        AccountView(),
+        service=name,
+        on_event=on_event,
+        on_connected=host.set_serving,
+    )
     parts = Frontend(config, ledger, feed)
-    host = ServiceHost(name, config.listen, config.common)
     host.add_service(service_name, lambda server: register(parts, server))
     feed.start()
     await host.start()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -33,13 +34,23 @@ SERVER_OPTIONS: Sequence[tuple[str, int]] = (
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 8 * 1024 * 1024),
+    # grpcio sets SO_REUSEPORT by default, so a second copy of a service would
+    # bind the same port and take part of its calls instead of failing.
+    ("grpc.so_reuseport", 0),
 )
+
+
+class StartupError(Exception):
+    """A service cannot start: a port is taken or its database cannot be opened."""
 
 
 class ServiceHost:
     """A grpc.aio server with health, reflection, metrics and signal handling."""
 
-    def __init__(self, name: str, listen: str, common: CommonConfig):
+    def __init__(
+        self, name: str, listen: str, common: CommonConfig, *, ready: bool = True
+    ):
+        """``ready=False`` reports NOT_SERVING until ``set_serving(True)``."""
         self.name = name
         self.listen = listen
         self.common = common
@@ -48,6 +59,7 @@ class ServiceHost:
         )
         self.health = health.aio.HealthServicer()
         self._service_names: list[str] = []
+        self._ready = ready
         self.port = 0
 
     def add_service(
@@ -62,14 +74,30 @@ class ServiceHost:
             (*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME),
             self.server,
         )
-        self.port = self.server.add_insecure_port(self.listen)
+        try:
+            self.port = self.server.add_insecure_port(self.listen)
+        except RuntimeError:
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen on {self.listen}: address in use or invalid")
+            raise StartupError(
+                f"cannot listen on {self.listen}: the port is in use or the address "
+                "is not local; stop the other process or pass another --listen"
+            )
         self._start_metrics()
         await self.server.start()
-        for service in ("", *self._service_names):
-            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        await self.set_serving(self._ready)
         log.info("%s listening on %s", self.name, self.listen)
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report SERVING or NOT_SERVING for the server and each of its services."""
+        self._ready = serving
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for service in ("", *self._service_names):
+            await self.health.set(service, status)
 
     async def stop(
         self, before_stop: Callable[[], Awaitable[None]] | None = None
@@ -85,7 +113,14 @@ class ServiceHost:
         if not self.common.metrics_address:
             return
         host, port = split_host_port(self.common.metrics_address)
-        start_http_server(port, addr=host)
+        try:
+            start_http_server(port, addr=host)
+        except OSError as error:
+            raise StartupError(
+                f"cannot serve metrics on {self.common.metrics_address} "
+                f"({error.strerror}): stop the other process or pass another "
+                "--metrics-address, or an empty one to serve no metrics"
+            ) from None
         log.info(
             "%s metrics on http://%s/metrics", self.name, self.common.metrics_address
         )
@@ -98,3 +133,12 @@ async def wait_for_signal() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()
+
+
+def run_service(main: Coroutine) -> None:
+    """Run a service's main coroutine; exit with status 1 if it cannot start."""
+    try:
+        asyncio.run(main)
+    except StartupError as error:
+        log.error("cannot start: %s", error)
+        sys.exit(1)

@@ -11,6 +11,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import duckdb
+
 from bank.ledger.v1 import ledger_store_pb2, ledger_store_pb2_grpc
 from bank_common import logs
 from bank_common.config import (
@@ -23,7 +25,12 @@ from bank_common.config import (
     positive_float,
     positive_int,
 )
-from bank_common.server import ServiceHost, wait_for_signal
+from bank_common.server import (
+    ServiceHost,
+    StartupError,
+    run_service,
+    wait_for_signal,
+)
 from db_service.adapters.database import Database
 from db_service.feed import ChangeFeed
 from db_service.retention import prune_forever
@@ -147,7 +154,7 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
 
 async def serve(config: LedgerStoreConfig) -> None:
     started_us = time.time_ns() // 1000
-    database = Database(config.db_path)
+    database = open_database(config.db_path)
     currencies = [row[0] for row in database.currencies()]
     feed = ChangeFeed(
         database,
@@ -186,6 +193,18 @@ async def serve(config: LedgerStoreConfig) -> None:
         database.close()
 
 
+def open_database(path: str) -> Database:
+    """Open the DuckDB file; raise StartupError with the reason when it fails."""
+    try:
+        return Database(path)
+    except (duckdb.Error, OSError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise StartupError(
+            f"cannot open the database file {path}: {reason}. Stop the other "
+            "process that uses it, or fix or change --db-path"
+        ) from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     config = parse_args(sys.argv[1:] if argv is None else argv, os.environ)
     # The writer thread runs Python between its DuckDB calls. With the default
@@ -193,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # responses, can wait that long for the GIL each time.
     sys.setswitchinterval(0.001)
     logs.configure(config.common.log_level, config.common.log_format, "db_service")
-    asyncio.run(serve(config))
+    run_service(serve(config))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from bank_common.frontend import (
     parse_frontend_args,
     serve_frontend,
 )
+from bank_common.server import run_service
 from transaction_service.servicer import TransactionServicer
 
 SERVICE_NAME = transaction_service_pb2.DESCRIPTOR.services_by_name[
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logs.configure(
         config.common.log_level, config.common.log_format, "transaction_service"
     )
-    asyncio.run(serve(config))
+    run_service(serve(config))
 
 
 if __name__ == "__main__":

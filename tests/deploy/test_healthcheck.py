@@ -2,8 +2,9 @@
 
 import subprocess
 import sys
+import time
 
-from bank_common.stack import free_port
+from bank_common.stack import LocalStack, free_port
 
 PROBE = [sys.executable, "-m", "bank_common.healthcheck"]
 
@@ -37,3 +38,29 @@ def test_probe_fails_when_nothing_listens():
 
     assert result.returncode == 1
     assert "UNAVAILABLE" in result.stdout or "DEADLINE_EXCEEDED" in result.stdout
+
+
+def test_front_ends_not_serving_without_ledger_store(tmp_path):
+    stack = LocalStack(db_path=tmp_path / "ledger.duckdb", log_dir=tmp_path / "logs")
+    stack.start_all()
+    try:
+        stack.stop("ledger")
+        for service in ("accounts", "transactions"):
+            assert wait_for_status(stack, service, "NOT_SERVING")
+
+        stack.start("ledger")
+        for service in ("accounts", "transactions"):
+            assert wait_for_status(stack, service, "SERVING")
+    finally:
+        stack.stop_all()
+
+
+def wait_for_status(stack: LocalStack, service: str, expected: str) -> bool:
+    """Probe ``service`` until it reports ``expected``; False after 15 s."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        result = probe(stack.ports.address(service), "--timeout", "1")
+        if result.stdout.split() and result.stdout.split()[-1] == expected:
+            return True
+        time.sleep(0.1)
+    return False

@@ -234,8 +234,8 @@ def test_feed_loss_is_logged_as_warning(json_stack, client):
         lost = wait_for_record(
             json_stack,
             service,
-            lambda r: "change feed interrupted at sequence" in r["message"],
+            lambda r: "reading the change feed after sequence" in r["message"],
         )
         assert lost["level"] == "WARNING"
-        assert f"at sequence {sequence} " in lost["message"]
+        assert f"after sequence {sequence} from" in lost["message"]
         assert resume_sequence(json_stack, service, lost["asctime"]) == sequence
