@@ -16,7 +16,7 @@ from bank.accounts.v1 import account_service_pb2 as api
 from bank.accounts.v1 import account_service_pb2_grpc as api_grpc
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
-from bank_common import validation
+from bank_common import errors, validation
 from bank_common.feed_consumer import FeedConsumer
 from bank_common.forwarding import forward
 from bank_common.ledger_client import LedgerClient
@@ -190,6 +190,10 @@ class AccountServicer(api_grpc.AccountServiceServicer):
                 )
         finally:
             self._watchers.unsubscribe(account_id, queue)
+        raise errors.ShuttingDown(
+            "the account service is shutting down: once it is back, watch again; "
+            "the first message is the account's current state"
+        )
 
     async def GetServiceStatus(self, request, context):
         return api.GetServiceStatusResponse(

@@ -43,3 +43,22 @@ def check_currency(
             account_currency=account_currency,
             request_currency=currency,
         )
+
+
+def check_transfer_currencies(
+    source_id: int, source_currency: str, destination_id: int, destination_currency: str
+) -> None:
+    """Reject a transfer between accounts of two currencies.
+
+    Checked before the amount's currency, because no amount fits both.
+    """
+    if source_currency != destination_currency:
+        raise errors.CurrencyMismatch(
+            f"source account {source_id} is in {source_currency} but destination "
+            f"account {destination_id} is in {destination_currency}: transfer "
+            "between two accounts of the same currency",
+            account_id=destination_id,
+            account_currency=destination_currency,
+            source_account_id=source_id,
+            source_currency=source_currency,
+        )

@@ -182,6 +182,6 @@ def split_host_port(address: str) -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or not port.isdigit() or int(port) > 65535:
         raise ValueError(
-            f"invalid address {address!r}: expected host:port, e.g. 127.0.0.1:9151"
+            f"invalid address {address!r}: expected host:port, e.g. 127.0.0.1:50051"
         )
     return host.strip("[]"), int(port)

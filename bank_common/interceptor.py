@@ -14,6 +14,7 @@ import time
 import uuid
 
 import grpc
+from google.protobuf.message import DecodeError
 from prometheus_client import Counter, Histogram
 
 from bank_common import errors, status
@@ -57,19 +58,48 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or not method.startswith(_OWN_PREFIX):
             return handler
+        deserializer = _tolerant(handler.request_deserializer)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 _wrap(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _wrap(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
+
+
+class _Undecodable:
+    """A request body that is not a valid message of the method's request type."""
+
+    def __init__(self, type_name: str, detail: str):
+        self.type_name = type_name
+        self.detail = detail
+
+
+def _tolerant(deserialize):
+    """Wrap a request parser so a malformed body reaches the handler.
+
+    grpcio returns UNKNOWN for a parser exception before any handler runs.
+    The wrapped handler returns INVALID_ARGUMENT instead.
+    """
+    message_type = getattr(deserialize, "__self__", None)
+    type_name = getattr(message_type, "DESCRIPTOR", None)
+    type_name = type_name.full_name if type_name is not None else "request"
+
+    def parse(data: bytes):
+        try:
+            return deserialize(data)
+        except DecodeError as error:
+            # The parser's text repeats the type name before its last ": ".
+            return _Undecodable(type_name, str(error).rsplit(": ", 1)[-1])
+
+    return parse
 
 
 def _wrap(method: str, behavior):
@@ -79,6 +109,13 @@ def _wrap(method: str, behavior):
         started = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
+            if isinstance(request, _Undecodable):
+                raise errors.InvalidArgument(
+                    f"the request body is not a valid {request.type_name} "
+                    f"({request.detail}): send a serialized {request.type_name}",
+                    field="",
+                    reason="MALFORMED_REQUEST",
+                )
             return await behavior(request, context)
         except errors.LedgerError as error:
             code = status.status_code_of(error)

@@ -55,6 +55,13 @@ def validate_posting(
     account_id = validation.positive_id(request.account_id, "account_id", "account")
     counter_account_id = _counter_account(request, kind)
 
+    if not request.HasField("amount"):
+        raise errors.InvalidArgument(
+            "amount is missing: give it as currency_code and minor_units, for "
+            'example {"currency_code": "CZK", "minor_units": 12550}',
+            field="amount",
+            reason="MISSING_FIELD",
+        )
     currency = validation.currency_code(
         request.amount.currency_code, "amount.currency_code", currencies
     )

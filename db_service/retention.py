@@ -38,7 +38,7 @@ async def prune_forever(writer: LedgerWriter, retention_hours: float) -> None:
         else:
             if deleted:
                 log.info(
-                    "pruned %d change-log events older than %.1f hours",
+                    "pruned %d change-log events older than %g hours",
                     deleted,
                     retention_hours,
                 )

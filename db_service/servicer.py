@@ -73,7 +73,9 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
                 "no customer with "
                 f"{_key_text(request.customer_id, request.external_ref, 'customer_id')}"
                 ": check the value, or find the customer with ListCustomers",
-                customer_id=request.customer_id,
+                **_key_metadata(
+                    request.customer_id, request.external_ref, "customer_id"
+                ),
             )
         return store.GetCustomerResponse(customer=convert.customer_message(record))
 
@@ -120,7 +122,7 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
                 "no account with "
                 f"{_key_text(request.account_id, request.external_ref, 'account_id')}"
                 ": check the value, or list a customer's accounts with ListAccounts",
-                account_id=request.account_id,
+                **_key_metadata(request.account_id, request.external_ref, "account_id"),
             )
         return store.GetAccountResponse(account=convert.account_message(record))
 
@@ -172,7 +174,9 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
             )
             raise errors.TransactionNotFound(
                 f"no transaction with {key}: check the value",
-                transaction_id=request.transaction_id,
+                **_key_metadata(
+                    request.transaction_id, request.external_ref, "transaction_id"
+                ),
             )
         return store.GetTransactionResponse(
             transaction=convert.transaction_message(record, currencies)
@@ -246,6 +250,11 @@ class LedgerStoreServicer(store_grpc.LedgerStoreServiceServicer):
             await context.write(
                 store.WatchChangesResponse(events=events, latest_sequence=latest)
             )
+        # The feed ends only when the store stops; OK would look like a normal end.
+        raise errors.ShuttingDown(
+            "the ledger store is shutting down: once it is back, watch again with "
+            "after_sequence set to the last sequence you received"
+        )
 
     async def _start_sequence(self, request) -> int:
         latest = self._feed.latest_seq
@@ -336,6 +345,11 @@ def _key_text(entity_id: int, external_ref: str, id_field: str) -> str:
     return (
         f"external_ref {external_ref!r}" if external_ref else f"{id_field} {entity_id}"
     )
+
+
+def _key_metadata(entity_id: int, external_ref: str, id_field: str) -> dict:
+    """Return the ErrorInfo metadata of the key a Get request looked up."""
+    return {"external_ref": external_ref} if external_ref else {id_field: entity_id}
 
 
 def _statement_line(

@@ -92,9 +92,9 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
             kind=pb.TRANSACTION_KIND_TRANSFER,
             account_id=request.from_account_id,
             counter_account_id=request.to_account_id,
-            amount=request.amount,
             description=request.description,
         )
+        _copy_amount(request, posting)
         response = await self._post(posting, request.min_sequence, context)
         return forward(response, api.TransferResponse)
 
@@ -111,13 +111,13 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
             request_id=request.request_id,
             kind=request.kind,
             account_id=request.account_id,
-            amount=request.amount,
             description=request.description,
             counterparty=request.counterparty,
             value_date=request.value_date,
             external_ref=request.external_ref,
             imported=True,
         )
+        _copy_amount(request, posting)
         response = await self._ledger.call("PostTransaction", posting, context)
         return forward(response, api.ImportTransactionResponse)
 
@@ -228,6 +228,10 @@ class TransactionServicer(api_grpc.TransactionServiceServicer):
                 )
             await _sleep_or_closing(backoff * (0.5 + random.random()), self._closing)
             backoff = min(5.0, backoff * 2)
+        raise errors.ShuttingDown(
+            "the transaction service is shutting down: once it is back, watch again "
+            "with after_sequence set to the last sequence you received"
+        )
 
     async def _relay(self, account_id: int, after: int | None, context) -> int | None:
         """Relay the account's transaction events; return the last sequence seen."""
@@ -288,14 +292,28 @@ def _check_accounts(posting: Posting, lookup) -> None:
             (posting.account_id, "source"),
             (posting.counter_account_id, "destination"),
         ]
+    accounts = []
     for account_id, role in roles:
         account = lookup(account_id)
         if account is None or account.type == pb.ACCOUNT_TYPE_INTERNAL:
             return
         status = _STATUS_NAME.get(account.status, "")
         account_rules.check_postable(account_id, status, role)
+        accounts.append(account)
+    if len(accounts) == 2:
+        source, destination = accounts
+        account_rules.check_transfer_currencies(
+            source.account_id,
+            source.currency_code,
+            destination.account_id,
+            destination.currency_code,
+        )
+    for account in accounts:
         account_rules.check_currency(
-            account_id, account.currency_code, posting.currency, "amount.currency_code"
+            account.account_id,
+            account.currency_code,
+            posting.currency,
+            "amount.currency_code",
         )
 
 
@@ -304,12 +322,18 @@ def _posting(request, kind: int) -> store.PostTransactionRequest:
         request_id=request.request_id,
         kind=kind,
         account_id=request.account_id,
-        amount=request.amount,
         description=request.description,
     )
+    _copy_amount(request, posting)
     if request.HasField("counterparty"):
         posting.counterparty.CopyFrom(request.counterparty)
     return posting
+
+
+def _copy_amount(request, posting: store.PostTransactionRequest) -> None:
+    """Copy the amount only when the caller sent one, so a missing one stays unset."""
+    if request.HasField("amount"):
+        posting.amount.CopyFrom(request.amount)
 
 
 async def _sleep_or_closing(seconds: float, closing: asyncio.Event) -> None:

@@ -72,8 +72,12 @@ class PostTransaction(Command):
             destination = self._customer_account(
                 batch, posting.counter_account_id, "destination"
             )
+            rules.check_transfer_currencies(source, destination)
+            for account in (source, destination):
+                rules.check_currency(account, posting.currency, "amount.currency_code")
             return [(source, -posting.amount), (destination, posting.amount)]
         account = self._customer_account(batch, posting.account_id, "")
+        rules.check_currency(account, posting.currency, "amount.currency_code")
         direction, purpose = rules.BANK_SIDE[posting.kind]
         bank = batch.bank_account(posting.currency, purpose)
         amount = direction * posting.amount
@@ -85,7 +89,6 @@ class PostTransaction(Command):
         account = batch.account(account_id, role)
         rules.check_customer_account(account, role)
         rules.check_postable(account, role)
-        rules.check_currency(account, self.posting.currency, "amount.currency_code")
         return account
 
 

@@ -30,7 +30,7 @@ def check_customer_account(account: AccountRecord, role: str = "") -> None:
         label = f"{role} account" if role else "account"
         raise errors.FailedPrecondition(
             f"{label} {account.account_id} is one of the bank's own accounts, "
-            "which only the ledger posts to: use a customer account",
+            "which only the ledger itself changes: use a customer account",
             reason="INTERNAL_ACCOUNT",
             account_id=account.account_id,
         )
@@ -44,6 +44,18 @@ def check_postable(account: AccountRecord, role: str = "") -> None:
 def check_currency(account: AccountRecord, currency_code: str, field: str) -> None:
     account_rules.check_currency(
         account.account_id, account.currency_code, currency_code, field
+    )
+
+
+def check_transfer_currencies(
+    source: AccountRecord, destination: AccountRecord
+) -> None:
+    """Reject a transfer between accounts of two currencies."""
+    account_rules.check_transfer_currencies(
+        source.account_id,
+        source.currency_code,
+        destination.account_id,
+        destination.currency_code,
     )
 
 

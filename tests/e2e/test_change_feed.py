@@ -417,11 +417,46 @@ def test_shutdown_ends_streams_cleanly(tmp_path):
 
         assert exit_code == 0
         assert subscriber.wait_ended(10)
-        assert subscriber.error is None
+        assert subscriber.error.code() == grpc.StatusCode.UNAVAILABLE
+        assert reason_of(subscriber.error) == "SHUTTING_DOWN"
         assert time.monotonic() - started < 5
         assert subscriber.sequences() == list(range(1, len(subscriber.events) + 1))
     finally:
         subscriber.close()
+        stack.stop_all()
+
+
+def test_stopping_services_end_watch_streams_unavailable(tmp_path):
+    stack = LocalStack(db_path=tmp_path / "ledger.duckdb", log_dir=tmp_path / "logs")
+    stack.start_all()
+    bank = Bank.connect(
+        stack.ports.address("accounts"),
+        stack.ports.address("transactions"),
+        stack.ports.address("ledger"),
+    )
+    try:
+        account = bank.open_account()
+        account_stream = bank.accounts.WatchAccount(
+            acc.WatchAccountRequest(account_id=account.account_id), timeout=20
+        )
+        transaction_stream = bank.transactions.WatchTransactions(
+            txn.WatchTransactionsRequest(account_id=account.account_id), timeout=20
+        )
+        bank.deposit(account.account_id, 100)
+        assert next(account_stream).account.account_id == account.account_id
+        assert next(transaction_stream).transaction.kind == pb.TRANSACTION_KIND_DEPOSIT
+
+        stack.stop("accounts")
+        stack.stop("transactions")
+
+        for stream in (account_stream, transaction_stream):
+            with pytest.raises(grpc.RpcError) as ended:
+                for _ in stream:
+                    pass
+            assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert reason_of(ended.value) == "SHUTTING_DOWN"
+    finally:
+        bank.close()
         stack.stop_all()
 
 

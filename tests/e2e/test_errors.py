@@ -24,7 +24,7 @@ from bank.accounts.v1 import account_service_pb2 as acc
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
 from bank.transactions.v1 import transaction_service_pb2 as txn
-from bank_common import errors
+from bank_common import errors, status
 from bank_common.validation import MAX_AMOUNT, MAX_BALANCE
 from db_service import pagination
 from tests.support.bank import (
@@ -46,11 +46,12 @@ TESTED_ELSEWHERE = {
     "BALANCE_OUT_OF_RANGE": "test_balance_beyond_limit_is_out_of_range below",
     "INVALID_MAX_VIOLATIONS": "tests/e2e/test_audit.py, RunAudit of the store",
     "LEDGER_STORE_UNAVAILABLE": "tests/e2e/test_idempotency.py, store stopped",
+    "MALFORMED_REQUEST": "test_undecodable_request_is_invalid below",
     "UNEXPECTED_FIELD": "test_ledger_store_rejects_fields_of_other_kinds below",
 }
-# NOTE: SHUTTING_DOWN is only returned in the moment between the ledger
-# store's SIGTERM and the end of its writer, which no test here can hit on
-# purpose.
+# NOTE: SHUTTING_DOWN ends watch streams when a service stops, which
+# tests/e2e/test_change_feed.py checks; a write gets it only in the moment
+# between the ledger store's SIGTERM and the end of its writer.
 NOT_TESTED = {"SHUTTING_DOWN"}
 
 
@@ -403,6 +404,32 @@ CASES = [
         IA,
         "AMOUNT_TOO_LARGE",
         text(str(MAX_AMOUNT)),
+    ),
+    Case(
+        "deposit-missing-amount",
+        lambda b, w: b.transactions.Deposit(
+            txn.DepositRequest(
+                request_id=new_request_id("bad"), account_id=w.active.account_id
+            ),
+            timeout=10,
+        ),
+        IA,
+        "MISSING_FIELD",
+        text("amount is missing"),
+    ),
+    Case(
+        "transfer-missing-amount",
+        lambda b, w: b.transactions.Transfer(
+            txn.TransferRequest(
+                request_id=new_request_id("bad"),
+                from_account_id=w.active.account_id,
+                to_account_id=w.other.account_id,
+            ),
+            timeout=10,
+        ),
+        IA,
+        "MISSING_FIELD",
+        text("amount is missing"),
     ),
     Case(
         "deposit-missing-currency",
@@ -1491,3 +1518,62 @@ def test_transfer_errors_use_public_field_names(bank, world):
         assert failure.value.code() == IA
         assert named in failure.value.details()
         assert "counter_account_id" not in failure.value.details()
+
+
+# Bodies that no protobuf parser accepts: a field with wire type 7 (which
+# does not exist) and a length-delimited field longer than the body.
+UNDECODABLE = (b"\xff\xff\xff\xff", b"\x0a\x05ab")
+
+
+@pytest.mark.parametrize(
+    ("service", "method"),
+    [
+        ("ledger", "/bank.ledger.v1.LedgerStoreService/PostTransaction"),
+        ("ledger", "/bank.ledger.v1.LedgerStoreService/WatchChanges"),
+        ("accounts", "/bank.accounts.v1.AccountService/CreateCustomer"),
+        ("accounts", "/bank.accounts.v1.AccountService/WatchAccount"),
+        ("transactions", "/bank.transactions.v1.TransactionService/Deposit"),
+        ("transactions", "/bank.transactions.v1.TransactionService/WatchTransactions"),
+    ],
+)
+def test_undecodable_request_is_invalid(bank, world, stack, service, method):
+    before = snapshot(bank, world)
+    streaming = method.rsplit("/", 1)[1].startswith("Watch")
+    with grpc.insecure_channel(stack.ports.address(service)) as channel:
+        make = channel.unary_stream if streaming else channel.unary_unary
+        call = make(method, request_serializer=None, response_deserializer=None)
+        for body in UNDECODABLE:
+            with pytest.raises(grpc.RpcError) as failure:
+                response = call(body, timeout=10)
+                if streaming:
+                    list(response)
+
+            assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert reason_of(failure.value) == "MALFORMED_REQUEST"
+            assert "Request" in failure.value.details()
+    assert snapshot(bank, world) == before
+
+
+def test_missing_external_ref_named_in_metadata(bank, world):
+    calls = [
+        lambda: bank.accounts.GetCustomer(
+            acc.GetCustomerRequest(external_ref="errors:none"), timeout=10
+        ),
+        lambda: bank.accounts.GetAccount(
+            acc.GetAccountRequest(external_ref="errors:none"), timeout=10
+        ),
+        lambda: bank.transactions.GetTransaction(
+            txn.GetTransactionRequest(external_ref="errors:none"), timeout=10
+        ),
+    ]
+    for call in calls:
+        error = errors_of(rpc_error(call))
+
+        assert error.metadata == {"external_ref": "errors:none"}
+
+
+def errors_of(error: grpc.RpcError) -> errors.LedgerError:
+    """Return the ledger error that a failed call carries in its status."""
+    found = status.error_from_rpc_error(error)
+    assert found is not None, f"no ErrorInfo in {error}"
+    return found

@@ -112,3 +112,21 @@ def test_failed_transfer_changes_neither_account(bank, blocker, code, reason):
     assert bank.ledger_account(source.account_id).balance == czk(1_000)
     assert len(bank.statement(source.account_id)) == 1
     assert latest_sequence(bank) == before
+
+
+@pytest.mark.parametrize("currency", ["CZK", "EUR"])
+def test_transfer_across_currencies_names_both(bank, currency):
+    source = bank.open_account()
+    bank.deposit(source.account_id, 1_000)
+    euro = bank.open_account(currency="EUR")
+
+    error = rpc_error(
+        lambda: bank.transfer(
+            source.account_id, euro.account_id, 300, currency=currency
+        )
+    )
+
+    assert reason_of(error) == "CURRENCY_MISMATCH"
+    assert f"source account {source.account_id} is in CZK" in error.details()
+    assert f"destination account {euro.account_id} is in EUR" in error.details()
+    assert bank.ledger_account(source.account_id).balance == czk(1_000)

@@ -146,6 +146,24 @@ def test_currency_rule_names_both_currencies():
     assert "send the amount in CZK" in failure.value.message
 
 
+def test_transfer_currencies_names_both_accounts():
+    source = account(account_id=3, currency_code="CZK")
+    destination = account(account_id=9, currency_code="JPY")
+
+    with pytest.raises(errors.CurrencyMismatch) as failure:
+        rules.check_transfer_currencies(source, destination)
+
+    assert "source account 3 is in CZK" in failure.value.message
+    assert "destination account 9 is in JPY" in failure.value.message
+    assert "send the amount in" not in failure.value.message
+    assert failure.value.metadata["source_currency"] == "CZK"
+    assert failure.value.metadata["account_currency"] == "JPY"
+
+
+def test_transfer_currencies_accepts_one_currency():
+    rules.check_transfer_currencies(account(account_id=3), account(account_id=9))
+
+
 def test_currency_rule_accepts_same_currency():
     rules.check_currency(account(), "CZK", "amount.currency_code")
 
