@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from bank_common.stack import LocalStack, Ports
+from bank_common.stack import LocalStack, Ports, busy_ports
 from bankctl import cli
 
 DEMO_ACCOUNT = "berka:2378"
@@ -29,8 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    shutil.rmtree(args.folder, ignore_errors=True)
     ports = Ports.free() if args.free_ports else Ports.defaults()
+    busy = busy_ports(ports)
+    if busy:
+        # Otherwise bankctl would import into whatever answers on these ports.
+        print(
+            f"error: ports in use: {', '.join(busy)}. Stop `make run` first, or "
+            "run the demo next to it with `make demo DEMO_ARGS=--free-ports`.",
+            file=sys.stderr,
+        )
+        return 1
+    shutil.rmtree(args.folder, ignore_errors=True)
     stack = LocalStack(
         args.folder / "ledger.duckdb", ports, log_dir=args.folder / "logs"
     )

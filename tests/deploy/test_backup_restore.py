@@ -7,10 +7,14 @@ stopped.
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import duckdb
 import grpc
 import pytest
 
@@ -19,6 +23,8 @@ from bank.accounts.v1 import account_service_pb2_grpc as acc_grpc
 from bank.transactions.v1 import transaction_service_pb2_grpc as txn_grpc
 from bank_common.stack import LocalStack
 from tests.contract.client import Api, failure_of
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "operator-guide.md"
 
 
 def copy_database(source: Path, target: Path) -> None:
@@ -135,3 +141,38 @@ def test_restore_takes_the_ledger_back(stack, tmp_path):
     assert after.transaction.change_sequence == backed_up.commit_sequence + 1
     for channel in channels:
         channel.close()
+
+
+def test_guide_checks_a_backup(stack, tmp_path):
+    api, channels = connect(stack)
+    account = api.account()
+    deposit = api.deposit(account.account_id, 1_000)
+    stack.stop("ledger")
+    backup = tmp_path / "check.duckdb"
+    copy_database(stack.db_path, backup)
+    # The guide's check, as printed, with the copy's path swapped in.
+    script = re.search(r'python -c "(import duckdb.*?)"\n', GUIDE.read_text(), re.S)
+    code = script.group(1).replace("/tmp/check.duckdb", str(backup))
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    accounts = count_accounts(backup)
+    assert result.stdout.split() == [
+        f"({deposit.commit_sequence},)",
+        f"({accounts},)",
+    ]
+    for channel in channels:
+        channel.close()
+
+
+def count_accounts(path: Path) -> int:
+    """Count the accounts table's rows of a DuckDB copy, bank accounts included."""
+    with duckdb.connect(str(path), read_only=True) as database:
+        return database.execute("SELECT count(*) FROM accounts").fetchone()[0]
