@@ -79,4 +79,3 @@ class InProcessLedger:
             return audit_sql.run(cursor, max_violations)
         finally:
             cursor.close()
-
