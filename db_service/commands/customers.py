@@ -17,6 +17,9 @@ from db_service.domain.model import ACTIVE, DELETED, CustomerRecord
 UPDATABLE_FIELDS = ("full_name", "email", "phone", "region")
 # A local part, "@", and a domain with at least one dot; no spaces.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# An optional "+", then digits with the separators people write in numbers;
+# a lookahead requires at least one digit.
+_PHONE = re.compile(r"\+?(?=.*[0-9])[0-9(][0-9 ()./-]*")
 
 
 def _full_name(value: str) -> str:
@@ -35,7 +38,16 @@ def _email(value: str) -> str | None:
 
 
 def _phone(value: str) -> str | None:
-    return validation.text(value, "customer.phone", 32)
+    phone = validation.text(value, "customer.phone", 32)
+    if phone is not None and not _PHONE.fullmatch(phone):
+        raise errors.InvalidArgument(
+            "customer.phone is not a phone number: use digits with an optional "
+            "leading + and spaces, dots, dashes, slashes or parentheses, such as "
+            "+420 600 123 456",
+            field="customer.phone",
+            reason="INVALID_PHONE",
+        )
+    return phone
 
 
 def _region(value: str) -> str | None:

@@ -883,6 +883,15 @@ CASES = [
         text("customer.email"),
     ),
     Case(
+        "create-customer-invalid-phone",
+        lambda b, w: b.accounts.CreateCustomer(
+            new_customer(phone="call me"), timeout=10
+        ),
+        IA,
+        "INVALID_PHONE",
+        text("customer.phone"),
+    ),
+    Case(
         "create-customer-unknown-sex",
         lambda b, w: b.accounts.CreateCustomer(new_customer(sex=9), timeout=10),
         IA,

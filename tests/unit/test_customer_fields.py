@@ -28,6 +28,23 @@ def test_email_accepts_usual_addresses():
     assert create(email="jana.novakova@example.cz").email == "jana.novakova@example.cz"
 
 
+@pytest.mark.parametrize(
+    "phone", ["abc", "+", "-420", "12 34 x", "+420+1", "+ 420", "()"]
+)
+def test_phone_rejects_non_numbers(phone):
+    with pytest.raises(InvalidArgument) as failure:
+        create(phone=phone)
+
+    assert failure.value.reason == "INVALID_PHONE"
+
+
+@pytest.mark.parametrize(
+    "phone", ["+420 600 123 456", "600123456", "(02) 2412-3456", "+1 555.010/99"]
+)
+def test_phone_accepts_usual_numbers(phone):
+    assert create(phone=phone).phone == phone
+
+
 def test_birth_date_in_the_future_is_rejected():
     with pytest.raises(InvalidArgument) as failure:
         create(birth_date="2999-01-01")
