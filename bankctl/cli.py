@@ -24,6 +24,7 @@ from bankctl.connection import (
     ADDRESS_VARIABLES,
     DEFAULT_ADDRESSES,
     Services,
+    address_type,
     describe_error,
 )
 from bankctl.context import CommandError, Context
@@ -80,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(
             f"--{service}-addr",
             default=os.environ.get(variable, default),
+            type=address_type(service),
+            metavar="HOST:PORT",
             help=f"host:port of the {service} service (env {variable}, "
             f"default {default})",
         )

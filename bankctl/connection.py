@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+import re
+from collections.abc import Callable
+
 import grpc
 
 from bank.accounts.v1 import account_service_pb2_grpc as accounts_grpc
@@ -21,6 +25,38 @@ ADDRESS_VARIABLES = {
 }
 
 _CHANNEL_OPTIONS = (("grpc.max_receive_message_length", 8 * 1024 * 1024),)
+
+# HOST:PORT, where an IPv6 host is in brackets. The port is [0-9], not \d,
+# because \d also matches non-ASCII digits such as "５", which int() reads as 5.
+_ADDRESS = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):(?P<port>[0-9]+)")
+MAX_PORT = 65535
+
+
+def address_type(service: str) -> Callable[[str], str]:
+    """Return the argparse type of --SERVICE-addr: HOST:PORT, port 1 to 65535.
+
+    argparse also runs it on the default taken from the environment
+    variable, so a bad variable fails the same way as a bad option.
+    """
+    variable = ADDRESS_VARIABLES[service]
+
+    def check(text: str) -> str:
+        source = f"(from --{service}-addr or {variable})"
+        match = _ADDRESS.fullmatch(text)
+        if match is None:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not HOST:PORT, such as {DEFAULT_ADDRESSES[service]} "
+                f"or [::1]:50052 {source}"
+            )
+        port = match["port"]
+        if port.startswith("0") or int(port) > MAX_PORT:
+            raise argparse.ArgumentTypeError(
+                f"port {port} in {text!r} is out of range: use 1 to {MAX_PORT}, "
+                f"without leading zeros {source}"
+            )
+        return text
+
+    return check
 
 
 class Services:

@@ -170,3 +170,59 @@ def test_id_out_of_range_fails_before_connecting(command, capsys):
     assert err.startswith("error: ")
     assert "is out of range" in err
     assert str(MAX_INT64) in err
+
+
+ADDRESS_OPTIONS = ["--accounts-addr", "--transactions-addr", "--ledger-addr"]
+
+
+@pytest.mark.parametrize("option", ADDRESS_OPTIONS)
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("127.0.0.1:99999", "is out of range"),
+        ("127.0.0.1:65536", "is out of range"),
+        ("127.0.0.1:0", "is out of range"),
+        ("127.0.0.1:050052", "is out of range"),
+        ("127.0.0.1", "is not HOST:PORT"),
+        ("127.0.0.1:", "is not HOST:PORT"),
+        (":50052", "is not HOST:PORT"),
+        ("127.0.0.1:-1", "is not HOST:PORT"),
+        ("127.0.0.1:5005x", "is not HOST:PORT"),
+        ("127.0.0.1:\N{FULLWIDTH DIGIT FIVE}", "is not HOST:PORT"),
+        ("127.0.0.1 :50052", "is not HOST:PORT"),
+        ("::1:50052", "is not HOST:PORT"),
+        ("", "is not HOST:PORT"),
+    ],
+)
+def test_address_invalid_rejected_at_parse_time(option, value, reason, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main([option, value, "accounts", "show", "1"])
+
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert f"argument {option}: " in err
+    assert reason in err
+
+
+@pytest.mark.parametrize(
+    "variable", ["ACCOUNTS_ADDR", "TRANSACTIONS_ADDR", "LEDGER_ADDR"]
+)
+def test_address_invalid_in_environment_rejected(variable, monkeypatch, capsys):
+    monkeypatch.setenv(variable, "127.0.0.1:99999")
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["accounts", "show", "1"])
+
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "port 99999 in '127.0.0.1:99999' is out of range" in err
+    assert variable in err
+
+
+@pytest.mark.parametrize(
+    "value", ["127.0.0.1:1", "localhost:65535", "[::1]:50052", "bank.example:443"]
+)
+def test_address_accepts_host_and_port(value):
+    args = cli.build_parser().parse_args(["--accounts-addr", value, "audit"])
+
+    assert args.accounts_addr == value
