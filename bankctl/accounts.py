@@ -145,10 +145,11 @@ def _set_status(
     args: argparse.Namespace, context: Context, status: int, command: str
 ) -> None:
     """Change the status, naming the version read so no other change is lost."""
+    write_id = request_id(args.request_id, command)
     expected_version = _expected_version(args)
     current = context.get_account(args.account)
     request = api.UpdateAccountRequest(
-        request_id=request_id(args.request_id, command),
+        request_id=write_id,
         account=pb.Account(account_id=current.account_id, status=status),
         update_mask=field_mask_pb2.FieldMask(paths=["status"]),
         expected_version=expected_version or current.version,
@@ -158,10 +159,11 @@ def _set_status(
 
 
 def close_account(args: argparse.Namespace, context: Context) -> None:
+    write_id = request_id(args.request_id, "close")
     expected_version = _expected_version(args)
     current = context.get_account(args.account)
     request = api.CloseAccountRequest(
-        request_id=request_id(args.request_id, "close"),
+        request_id=write_id,
         account_id=current.account_id,
         expected_version=expected_version or current.version,
     )

@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 
 from bank.accounts.v1 import account_service_pb2 as accounts_api
 from bank.ledger.v1 import resources_pb2 as pb
+from bank_common.validation import REQUEST_ID_MAX
 from bankctl.connection import Services, describe_error, is_transient
 from bankctl.output import Output
 
@@ -20,6 +21,8 @@ MAX_INT64 = 2**63 - 1
 # ASCII only, because str.isdigit() and the \d of re also accept "²", which
 # int() rejects, and "１２" (fullwidth), which int() reads as 12.
 _DIGITS = re.compile(r"[0-9]+")
+# The ledger's rule for request ids, as in bank_common.validation.request_id.
+_REQUEST_ID = re.compile(rf"[\x21-\x7e]{{1,{REQUEST_ID_MAX}}}")
 
 
 class CommandError(Exception):
@@ -72,8 +75,21 @@ class Context:
 
 
 def request_id(given: str | None, command: str) -> str:
-    """Return the operator's request id, or a new one for this command."""
-    return given or f"bankctl-{command}-{uuid.uuid4().hex}"
+    """Return the --request-id given, or a new id when the option is absent.
+
+    Raises CommandError for an id the ledger would reject, and for an empty
+    one: a script that passes an unset variable would otherwise post under a
+    new id each time and lose the safety of a retry.
+    """
+    if given is None:
+        return f"bankctl-{command}-{uuid.uuid4().hex}"
+    if not _REQUEST_ID.fullmatch(given):
+        raise CommandError(
+            f"--request-id {given!r} is invalid: use 1 to {REQUEST_ID_MAX} "
+            "printable ASCII characters without spaces, or leave the option out "
+            "for a new id"
+        )
+    return given
 
 
 def positive_int64(text: str, name: str) -> int:

@@ -83,9 +83,10 @@ def _counterparty(args: argparse.Namespace) -> pb.Counterparty | None:
 
 
 def deposit_money(args: argparse.Namespace, context: Context) -> None:
+    write_id = request_id(args.request_id, "deposit")
     account = context.get_account(args.account)
     request = api.DepositRequest(
-        request_id=request_id(args.request_id, "deposit"),
+        request_id=write_id,
         account_id=account.account_id,
         amount=_money(args.amount, account),
         description=args.description,
@@ -96,9 +97,10 @@ def deposit_money(args: argparse.Namespace, context: Context) -> None:
 
 
 def withdraw_money(args: argparse.Namespace, context: Context) -> None:
+    write_id = request_id(args.request_id, "withdraw")
     account = context.get_account(args.account)
     request = api.WithdrawRequest(
-        request_id=request_id(args.request_id, "withdraw"),
+        request_id=write_id,
         account_id=account.account_id,
         amount=_money(args.amount, account),
         description=args.description,
@@ -109,10 +111,11 @@ def withdraw_money(args: argparse.Namespace, context: Context) -> None:
 
 
 def transfer_money(args: argparse.Namespace, context: Context) -> None:
+    write_id = request_id(args.request_id, "transfer")
     source = context.get_account(args.source)
     destination = context.get_account(args.destination)
     request = api.TransferRequest(
-        request_id=request_id(args.request_id, "transfer"),
+        request_id=write_id,
         from_account_id=source.account_id,
         to_account_id=destination.account_id,
         amount=_money(args.amount, source),

@@ -6,7 +6,7 @@ import pytest
 
 from bank_common.validation import MAX_AMOUNT
 from bankctl import cli
-from bankctl.context import MAX_INT64, CommandError, positive_int64
+from bankctl.context import MAX_INT64, CommandError, positive_int64, request_id
 from bankctl.money import parse_amount
 
 UNREACHABLE = ["--accounts-addr", "127.0.0.1:1", "--transactions-addr", "127.0.0.1:1"]
@@ -226,3 +226,41 @@ def test_address_accepts_host_and_port(value):
     args = cli.build_parser().parse_args(["--accounts-addr", value, "audit"])
 
     assert args.accounts_addr == value
+
+
+WRITE_COMMANDS = {
+    "customers-create": ["customers", "create", "--name", "Jana Novakova"],
+    "accounts-open": ["accounts", "open", "--owner", "1"],
+    "freeze": ["accounts", "freeze", "42"],
+    "unfreeze": ["accounts", "unfreeze", "42"],
+    "close": ["accounts", "close", "42"],
+    "deposit": ["deposit", "42", "5.00"],
+    "withdraw": ["withdraw", "42", "5.00"],
+    "transfer": ["transfer", "42", "43", "5.00"],
+}
+
+
+@pytest.mark.parametrize("command", WRITE_COMMANDS.values(), ids=WRITE_COMMANDS)
+@pytest.mark.parametrize(
+    "value", ["", " ", "two words", "x" * 129, "caf\N{LATIN SMALL LETTER E WITH ACUTE}"]
+)
+def test_request_id_invalid_fails_before_connecting(command, value, capsys):
+    status = cli.main([*UNREACHABLE, *command, "--request-id", value])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith(f"error: --request-id {value!r} is invalid: ")
+    assert "leave the option out" in err
+
+
+@pytest.mark.parametrize("value", ["a", "bankctl-retry-1", "x" * 128, "!~"])
+def test_request_id_accepts_printable_ascii(value):
+    assert request_id(value, "deposit") == value
+
+
+def test_request_id_absent_is_new_per_call():
+    first = request_id(None, "deposit")
+    second = request_id(None, "deposit")
+
+    assert first.startswith("bankctl-deposit-")
+    assert first != second
