@@ -62,7 +62,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     opening.set_defaults(handler=open_account)
 
     show = actions.add_parser("show", help="show one account", parents=[common])
-    show.add_argument("account_id", nargs="?", help="account id")
+    show.add_argument("account", nargs="?", type=account_reference, help=_ACCOUNT_HELP)
     show.add_argument("--external-ref", help="look the account up by this instead")
     show.set_defaults(handler=show_account)
 
@@ -119,17 +119,20 @@ def open_account(args: argparse.Namespace, context: Context) -> None:
 
 
 def show_account(args: argparse.Namespace, context: Context) -> None:
-    if (args.account_id is None) == (args.external_ref is None):
-        raise CommandError("give either an account id or --external-ref, not both")
-    if args.account_id is None:
+    if args.account is not None and args.external_ref is not None:
+        raise CommandError("give either ACCOUNT or --external-ref, not both")
+    if args.account is not None:
+        account = context.get_account(args.account)
+    elif args.external_ref is not None:
         request = api.GetAccountRequest(external_ref=args.external_ref)
+        account = context.services.accounts.GetAccount(
+            request, timeout=context.timeout
+        ).account
     else:
-        request = api.GetAccountRequest(
-            account_id=positive_int64(args.account_id, "account id")
+        raise CommandError(
+            "give the account: its id, such as 42, or its external reference, "
+            "such as berka:2378"
         )
-    account = context.services.accounts.GetAccount(
-        request, timeout=context.timeout
-    ).account
     context.output.record(account, views.account_fields(account))
 
 

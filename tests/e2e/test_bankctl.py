@@ -94,6 +94,18 @@ def test_account_open_show_table(bankctl):
     assert "(OWNER)" in out
 
 
+def test_account_show_takes_external_ref(bankctl):
+    account_id = _new_account(bankctl, "--external-ref", "cli:account:show")
+
+    by_argument = _json(bankctl, "accounts", "show", "cli:account:show")
+    by_option = _json(bankctl, "accounts", "show", "--external-ref", "cli:account:show")
+    by_id = _json(bankctl, "accounts", "show", account_id)
+
+    assert by_argument["account_id"] == account_id
+    assert by_option["account_id"] == account_id
+    assert by_id["external_ref"] == "cli:account:show"
+
+
 def test_deposit_withdraw_transfer_amounts(bankctl):
     source = _new_account(bankctl)
     destination = _new_account(bankctl)

@@ -264,3 +264,17 @@ def test_request_id_absent_is_new_per_call():
 
     assert first.startswith("bankctl-deposit-")
     assert first != second
+
+
+def test_account_show_needs_one_reference(capsys):
+    status = cli.main([*UNREACHABLE, "accounts", "show"])
+
+    assert status == 1
+    assert capsys.readouterr().err.startswith("error: give the account: its id")
+
+
+def test_account_show_rejects_both_references(capsys):
+    status = cli.main([*UNREACHABLE, "accounts", "show", "42", "--external-ref", "x"])
+
+    assert status == 1
+    assert "give either ACCOUNT or --external-ref, not both" in capsys.readouterr().err
