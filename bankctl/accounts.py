@@ -16,7 +16,7 @@ from bankctl.context import (
     positive_int64,
     request_id,
 )
-from bankctl.money import parse_amount
+from bankctl.money import exponent, parse_amount
 
 _TYPES = {"checking": pb.ACCOUNT_TYPE_CHECKING, "savings": pb.ACCOUNT_TYPE_SAVINGS}
 _ACCOUNT_HELP = "account id, or an external reference such as berka:2378"
@@ -86,6 +86,10 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def open_account(args: argparse.Namespace, context: Context) -> None:
     currency = args.currency.upper()
+    try:
+        exponent(currency)
+    except ValueError as error:
+        raise CommandError(f"--currency: {error}") from None
     try:
         overdraft = parse_amount(args.overdraft, currency, minimum=0)
     except ValueError as error:

@@ -278,3 +278,15 @@ def test_account_show_rejects_both_references(capsys):
 
     assert status == 1
     assert "give either ACCOUNT or --external-ref, not both" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [[], ["--overdraft", "500.00"]])
+def test_unknown_currency_names_currency_option(extra, capsys):
+    status = cli.main(
+        [*UNREACHABLE, "accounts", "open", "--owner", "1", "--currency", "XXX", *extra]
+    )
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: --currency: currency 'XXX' has no known ")
+    assert "--overdraft" not in err
