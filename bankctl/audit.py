@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from bank.ledger.v1 import ledger_store_pb2 as store
-from bankctl.context import Context
+from bankctl.context import Context, whole_number
 from bankctl.output import message_to_dict
 
 EXIT_VIOLATIONS = 1
@@ -27,7 +27,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     audit.add_argument(
         "--max-violations",
-        type=int,
+        type=whole_number,
         default=0,
         help="maximum number of violations to list, 1 to 10000 (default 0: the "
         "ledger store's default of 1000)",

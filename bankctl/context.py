@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,7 @@ MAX_INT64 = 2**63 - 1
 # ASCII only, because str.isdigit() and the \d of re also accept "²", which
 # int() rejects, and "１２" (fullwidth), which int() reads as 12.
 _DIGITS = re.compile(r"[0-9]+")
+_WHOLE_NUMBER = re.compile(r"0|[1-9][0-9]*")
 # The ledger's rule for request ids, as in bank_common.validation.request_id.
 _REQUEST_ID = re.compile(rf"[\x21-\x7e]{{1,{REQUEST_ID_MAX}}}")
 
@@ -95,7 +97,9 @@ def request_id(given: str | None, command: str) -> str:
 def positive_int64(text: str, name: str) -> int:
     """Parse an id or version typed by an operator: ASCII digits, 1 to MAX_INT64.
 
-    ``name`` names the value in the CommandError raised for anything else.
+    A leading zero is rejected: "041" could be a mistyped id or an external
+    reference, and bankctl does not guess which. ``name`` names the value in
+    the CommandError raised for anything else.
     """
     if not _DIGITS.fullmatch(text):
         raise CommandError(
@@ -107,12 +111,34 @@ def positive_int64(text: str, name: str) -> int:
             f"{name} {text} is out of range: use a number from 1 to {MAX_INT64}, "
             "the largest signed 64-bit integer"
         )
+    if text.startswith("0"):
+        raise CommandError(f"{name} {text!r} has a leading zero: write it as {value}")
     return value
 
 
+def whole_number(text: str) -> int:
+    """argparse type of a count: ASCII digits without a leading zero, 0 or more."""
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number: use the digits 0-9 without a "
+            "leading zero, such as 25"
+        )
+    return int(text)
+
+
 def account_reference(text: str) -> str:
-    """argparse type of an ACCOUNT argument: an id or an external reference."""
-    text = text.strip()
+    """argparse type of an ACCOUNT argument: an id or an external reference.
+
+    The ledger trims external references when it stores them, so a value
+    with spaces around it can only be a mistake, such as "41 " for 41.
+    """
     if not text:
-        raise ValueError("empty account reference")
+        raise argparse.ArgumentTypeError(
+            "ACCOUNT is empty: give an account id, such as 42, or an external "
+            "reference, such as berka:2378"
+        )
+    if text != text.strip():
+        raise argparse.ArgumentTypeError(
+            f"ACCOUNT {text!r} has spaces around it: remove them"
+        )
     return text

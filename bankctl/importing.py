@@ -14,7 +14,7 @@ from bankctl.berka import plan as berka_plan
 from bankctl.berka import records, report
 from bankctl.berka.loader import Loader, LoadInterrupted, LoadResult, References
 from bankctl.berka.records import SourceFileError
-from bankctl.context import CommandError, Context
+from bankctl.context import CommandError, Context, whole_number
 from bankctl.money import format_minor_units
 
 DEFAULT_WORKERS = 32
@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     berka.add_argument(
         "--workers",
-        type=int,
+        type=whole_number,
         default=DEFAULT_WORKERS,
         help=f"accounts loaded at once (default {DEFAULT_WORKERS})",
     )

@@ -44,21 +44,29 @@ def to_minor_units(text: str, digits: int) -> int:
     """Parse a decimal string such as "2452.00" or "-3.5" into minor units.
 
     ``digits`` is the number of decimal places of the minor unit (2 for
-    haléř). Raises ValueError if the text is not a plain decimal number or
-    has more decimal places than the minor unit can hold.
+    haléř). Raises ValueError if the text is not a plain decimal number, has
+    spaces or a leading zero ("05.00"), or has more decimal places than the
+    minor unit can hold.
     """
-    match = _DECIMAL.fullmatch(text.strip())
+    match = _DECIMAL.fullmatch(text)
     if match is None:
         raise ValueError(
-            f"{text!r} is not a decimal number such as 2452.00 (digits 0-9 only)"
+            f"{text!r} is not a decimal number such as 2452.00 (digits 0-9 only, "
+            "no spaces)"
         )
+    whole = match["whole"]
+    if len(whole) > 1 and whole.startswith("0"):
+        canonical = match["sign"] + (whole.lstrip("0") or "0")
+        if match["fraction"] is not None:
+            canonical += "." + match["fraction"]
+        raise ValueError(f"{text!r} has a leading zero: write it as {canonical}")
     fraction = match["fraction"] or ""
     if len(fraction) > digits:
         raise ValueError(
             f"{text!r} has {len(fraction)} decimal places, more than the "
             f"{digits} of the currency's minor unit"
         )
-    units = int(match["whole"]) * 10**digits + int(fraction.ljust(digits, "0") or 0)
+    units = int(whole) * 10**digits + int(fraction.ljust(digits, "0") or 0)
     return -units if match["sign"] else units
 
 

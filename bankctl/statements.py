@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Iterator
 
 from bank.ledger.v1 import resources_pb2 as pb
 from bank.transactions.v1 import transaction_service_pb2 as api
 from bankctl import views
-from bankctl.context import Context, account_reference
+from bankctl.context import Context, account_reference, whole_number
 from bankctl.output import message_to_dict
 
 _ACCOUNT_HELP = "account id, or an external reference such as berka:2378"
@@ -47,12 +46,13 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def _count(text: str) -> int:
     """argparse type of watch --count: a whole number, 0 or more."""
-    if not re.fullmatch(r"[0-9]+", text):
+    try:
+        return whole_number(text)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a count: use 0 to follow until Ctrl-C, or a positive "
-            "whole number of transactions"
-        )
-    return int(text)
+            "whole number of transactions without a leading zero"
+        ) from None
 
 
 def statement_lines(

@@ -33,7 +33,11 @@ def bankctl(stack, capsys):
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        status = cli.main([*addresses, *args])
+        try:
+            status = cli.main([*addresses, *args])
+        except SystemExit as stop:
+            # argparse exits with 2 on a command line that does not parse.
+            status = stop.code
         captured = capsys.readouterr()
         return status, captured.out, captured.err
 
@@ -332,3 +336,32 @@ def test_non_ascii_account_is_external_ref(bankctl, command):
     assert out == ""
     assert err.startswith("error: NOT_FOUND ACCOUNT_NOT_FOUND: ")
     assert "\N{SUPERSCRIPT TWO}" in err
+
+
+@pytest.mark.parametrize(
+    ("account", "amount", "status"),
+    [
+        ("{account}", " 5", 1),
+        ("{account}", "5 ", 1),
+        ("{account}", "05", 1),
+        ("{account} ", "5", 2),
+        ("0{account}", "5", 1),
+    ],
+    ids=[
+        "amount-space-before",
+        "amount-space-after",
+        "amount-zero",
+        "id-space",
+        "id-zero",
+    ],
+)
+def test_loose_number_posts_nothing(bankctl, account, amount, status):
+    account_id = _new_account(bankctl)
+
+    result, out, err = bankctl("deposit", account.format(account=account_id), amount)
+    shown = _json(bankctl, "accounts", "show", account_id)
+
+    assert result == status
+    assert out == ""
+    assert err
+    assert _minor_units(shown["balance"]) == 0

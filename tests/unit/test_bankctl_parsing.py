@@ -12,7 +12,7 @@ from bankctl.money import parse_amount
 UNREACHABLE = ["--accounts-addr", "127.0.0.1:1", "--transactions-addr", "127.0.0.1:1"]
 
 
-@pytest.mark.parametrize("text", ["1", "42", "007", str(MAX_INT64)])
+@pytest.mark.parametrize("text", ["1", "42", "100", str(MAX_INT64)])
 def test_id_accepts_positive_int64(text):
     assert positive_int64(text, "account id") == int(text)
 
@@ -290,3 +290,101 @@ def test_unknown_currency_names_currency_option(extra, capsys):
     assert status == 1
     assert err.startswith("error: --currency: currency 'XXX' has no known ")
     assert "--overdraft" not in err
+
+
+@pytest.mark.parametrize(("text", "value"), [("007", 7), ("041", 41), ("0100", 100)])
+def test_id_rejects_leading_zero(text, value):
+    with pytest.raises(CommandError) as failure:
+        positive_int64(text, "account id")
+
+    assert f"account id {text!r} has a leading zero: write it as {value}" in str(
+        failure.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [("05", "5"), ("05.00", "5.00"), ("00.50", "0.50"), ("-007.5", "-7.5")],
+)
+def test_amount_rejects_leading_zero(text, canonical):
+    with pytest.raises(ValueError) as failure:
+        parse_amount(text, "CZK", minimum=-(10**6))
+
+    assert f"{text!r} has a leading zero: write it as {canonical}" in str(failure.value)
+
+
+@pytest.mark.parametrize("text", [" 5", "5 ", "5\t", "\n5", "5 .00", "5. 00", " "])
+def test_amount_rejects_spaces(text):
+    with pytest.raises(ValueError, match="no spaces"):
+        parse_amount(text, "CZK")
+
+
+@pytest.mark.parametrize(("text", "minor_units"), [("0.50", 50), ("0.05", 5)])
+def test_amount_accepts_single_leading_zero(text, minor_units):
+    assert parse_amount(text, "CZK") == minor_units
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["deposit", "{value}", "5"],
+        ["transfer", "42", "{value}", "5"],
+        ["accounts", "show", "{value}"],
+        ["accounts", "freeze", "{value}"],
+        ["statement", "{value}"],
+        ["watch", "{value}"],
+    ],
+    ids=["deposit", "transfer", "show", "freeze", "statement", "watch"],
+)
+@pytest.mark.parametrize("value", ["41 ", " 41", "berka:2378 ", "\t41", ""])
+def test_account_with_spaces_or_empty_rejected(command, value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main([*UNREACHABLE, *(part.format(value=value) for part in command)])
+
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "ACCOUNT " in err
+    assert ("has spaces around it" in err) or ("is empty" in err)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["deposit", "041", "5"],
+        ["accounts", "show", "041"],
+        ["accounts", "close", "041"],
+        ["statement", "041"],
+        ["customers", "show", "041"],
+        ["accounts", "open", "--owner", "041"],
+        ["accounts", "freeze", "41", "--expected-version", "03"],
+    ],
+    ids=["deposit", "show", "close", "statement", "customer", "owner", "version"],
+)
+def test_leading_zero_id_fails_before_connecting(command, capsys):
+    status = cli.main([*UNREACHABLE, *command])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: ")
+    assert "has a leading zero: write it as " in err
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["audit", "--max-violations"],
+        ["import", "berka", "data/berka", "--workers"],
+        ["watch", "42", "--count"],
+    ],
+    ids=["max-violations", "workers", "count"],
+)
+@pytest.mark.parametrize(
+    "value", [" 4", "4 ", "04", "+4", "4.0", "1_0", "\N{ARABIC-INDIC DIGIT THREE}"]
+)
+def test_count_options_reject_loose_numbers(option, value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main([*UNREACHABLE, *option, value])
+
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert f"argument {option[-1]}: {value!r} is not a " in err
