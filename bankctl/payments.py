@@ -53,12 +53,10 @@ def _add_amount_options(parser: argparse.ArgumentParser, direction: str) -> None
     parser.add_argument("--description", default="", help="at most 200 characters")
     parser.add_argument(
         "--bank-code",
-        default="",
         help=f"for a payment {direction} another bank: that bank's code",
     )
     parser.add_argument(
         "--counterparty-account",
-        default="",
         help=f"for a payment {direction} another bank: the account number there",
     )
     parser.add_argument(
@@ -75,8 +73,29 @@ def _money(text: str, account: pb.Account) -> pb.Money:
 
 
 def _counterparty(args: argparse.Namespace) -> pb.Counterparty | None:
-    if not args.bank_code and not args.counterparty_account:
+    """Return the account at another bank, or None when neither option is given.
+
+    Raises CommandError unless both options are given and neither is blank.
+    """
+    options = {
+        "--bank-code": args.bank_code,
+        "--counterparty-account": args.counterparty_account,
+    }
+    if all(value is None for value in options.values()):
         return None
+    for option, value in options.items():
+        if value is not None and not value.strip():
+            raise CommandError(
+                f"{option} is empty: give it a value, or leave out both "
+                f"{' and '.join(options)}"
+            )
+    for option, value in options.items():
+        if value is None:
+            other = next(name for name in options if name != option)
+            raise CommandError(
+                f"{other} needs {option}: give both for a payment with another "
+                "bank, or neither"
+            )
     return pb.Counterparty(
         bank_code=args.bank_code, account_number=args.counterparty_account
     )
@@ -84,13 +103,14 @@ def _counterparty(args: argparse.Namespace) -> pb.Counterparty | None:
 
 def deposit_money(args: argparse.Namespace, context: Context) -> None:
     write_id = request_id(args.request_id, "deposit")
+    counterparty = _counterparty(args)
     account = context.get_account(args.account)
     request = api.DepositRequest(
         request_id=write_id,
         account_id=account.account_id,
         amount=_money(args.amount, account),
         description=args.description,
-        counterparty=_counterparty(args),
+        counterparty=counterparty,
     )
     response = context.write(context.services.transactions.Deposit, request)
     _show(context, response.transaction)
@@ -98,13 +118,14 @@ def deposit_money(args: argparse.Namespace, context: Context) -> None:
 
 def withdraw_money(args: argparse.Namespace, context: Context) -> None:
     write_id = request_id(args.request_id, "withdraw")
+    counterparty = _counterparty(args)
     account = context.get_account(args.account)
     request = api.WithdrawRequest(
         request_id=write_id,
         account_id=account.account_id,
         amount=_money(args.amount, account),
         description=args.description,
-        counterparty=_counterparty(args),
+        counterparty=counterparty,
     )
     response = context.write(context.services.transactions.Withdraw, request)
     _show(context, response.transaction)

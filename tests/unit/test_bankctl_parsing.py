@@ -388,3 +388,36 @@ def test_count_options_reject_loose_numbers(option, value, capsys):
     err = capsys.readouterr().err
     assert stop.value.code == 2
     assert f"argument {option[-1]}: {value!r} is not a " in err
+
+
+@pytest.mark.parametrize("command", ["deposit", "withdraw"])
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--bank-code", ""], "--bank-code is empty"),
+        (["--bank-code", "", "--counterparty-account", ""], "--bank-code is empty"),
+        (["--bank-code", "0800", "--counterparty-account", ""], "account is empty"),
+        (["--bank-code", " ", "--counterparty-account", "1"], "--bank-code is empty"),
+        (["--bank-code", "0800"], "--bank-code needs --counterparty-account"),
+        (["--counterparty-account", "19-2000145399"], "account needs --bank-code"),
+        (["--counterparty-account", ""], "--counterparty-account is empty"),
+    ],
+    ids=[
+        "empty-code",
+        "both-empty",
+        "empty-account",
+        "blank-code",
+        "code-alone",
+        "account-alone",
+        "empty-account-alone",
+    ],
+)
+def test_counterparty_options_checked_before_connecting(
+    command, options, expected, capsys
+):
+    status = cli.main([*UNREACHABLE, command, "42", "5.00", *options])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: --")
+    assert expected in err
