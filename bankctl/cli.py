@@ -26,6 +26,7 @@ from bankctl.connection import (
     Services,
     address_type,
     describe_error,
+    timeout_advice,
 )
 from bankctl.context import CommandError, Context
 from bankctl.output import Output
@@ -114,7 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args, context) or 0
     except grpc.RpcError as error:
-        print(f"error: {describe_error(error)}", file=sys.stderr)
+        message = describe_error(error)
+        advice = timeout_advice(error, args.timeout)
+        if advice:
+            message += f". {advice}"
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_FAILED
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)

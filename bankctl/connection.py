@@ -118,3 +118,13 @@ def is_transient(error: grpc.RpcError) -> bool:
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,
     )
+
+
+def timeout_advice(error: grpc.RpcError, timeout: float) -> str:
+    """Return advice to raise --timeout after an expired deadline, else ""."""
+    if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+        return ""
+    return (
+        f"No reply came within --timeout {timeout:g} s: raise --timeout if the "
+        "service is busy or the command reads a lot"
+    )

@@ -14,7 +14,12 @@ from google.protobuf.message import Message
 from bank.accounts.v1 import account_service_pb2 as accounts_api
 from bank.ledger.v1 import resources_pb2 as pb
 from bank_common.validation import REQUEST_ID_MAX
-from bankctl.connection import Services, describe_error, is_transient
+from bankctl.connection import (
+    Services,
+    describe_error,
+    is_transient,
+    timeout_advice,
+)
 from bankctl.output import Output
 
 # Ids and versions are positive int64 values on the wire.
@@ -69,11 +74,15 @@ class Context:
             options = f"--request-id {request.request_id}"
             if getattr(request, "expected_version", 0):
                 options += f" --expected-version {request.expected_version}"
-            raise CommandError(
+            message = (
                 f"{describe_error(error)}. The write may or may not have "
                 f"committed: repeat the command with {options} to complete it "
                 "without applying it twice"
-            ) from error
+            )
+            advice = timeout_advice(error, self.timeout)
+            if advice:
+                message += f". {advice}"
+            raise CommandError(message) from error
 
 
 def request_id(given: str | None, command: str) -> str:

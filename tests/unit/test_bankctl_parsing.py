@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+
 import pytest
 
 from bank_common.validation import MAX_AMOUNT
@@ -421,3 +424,31 @@ def test_counterparty_options_checked_before_connecting(
     assert status == 1
     assert err.startswith("error: --")
     assert expected in err
+
+
+@pytest.fixture
+def silent_address() -> Iterator[str]:
+    """A loopback port that accepts connections and never replies."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["audit"], ["customers", "create", "--name", "Jana Novakova"]],
+    ids=["read", "write"],
+)
+def test_deadline_exceeded_advises_timeout(command, silent_address, capsys):
+    addresses = [
+        f"--{service}-addr={silent_address}"
+        for service in ("accounts", "transactions", "ledger")
+    ]
+
+    status = cli.main([*addresses, "--timeout", "0.2", *command])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: DEADLINE_EXCEEDED")
+    assert "No reply came within --timeout 0.2 s: raise --timeout" in err
