@@ -183,8 +183,8 @@ def _summary(
             for ref, bank, ledger in result.balance_mismatches
         ],
         "held_back": {
-            "accounts": plan.accounts_held_back,
-            "transactions": plan.transactions_held_back,
+            "accounts": plan.accounts_held_back + result.accounts_held_back,
+            "transactions": plan.transactions_held_back + result.transactions_held_back,
         },
         "errors": len(plan.errors) + len(result.failures),
         "seconds": round(elapsed, 2),
@@ -228,8 +228,9 @@ def _print_summary(context: Context, summary: dict) -> None:
     held = summary["held_back"]
     if held["accounts"] or held["transactions"] or summary["errors"]:
         out.line(
-            f"  held back by errors: {held['accounts']} accounts, "
-            f"{held['transactions']} transactions ({summary['errors']} errors above)"
+            f"  held back by errors: {_pluralize(held['accounts'], 'account')}, "
+            f"{_pluralize(held['transactions'], 'transaction')} "
+            f"({_pluralize(summary['errors'], 'error')} above)"
         )
 
     phases = ", ".join(f"{name} {s} s" for name, s in summary["phase_seconds"].items())
@@ -269,12 +270,20 @@ def _print_plan(
         context.output.json(summary)
         return
     context.output.line(
-        f"Checked {args.folder}, sent nothing: {summary['customers']} customers, "
-        f"{summary['accounts']} accounts and {summary['transactions']} transactions "
-        f"would be imported, {reconciled} rows reconciled, "
-        f"{plan.accounts_held_back} accounts and {plan.transactions_held_back} "
-        f"transactions held back by {len(plan.errors)} errors."
+        f"Checked {args.folder}, sent nothing: "
+        f"{_pluralize(summary['customers'], 'customer')}, "
+        f"{_pluralize(summary['accounts'], 'account')} and "
+        f"{_pluralize(summary['transactions'], 'transaction')} would be imported, "
+        f"{_pluralize(reconciled, 'row')} reconciled, "
+        f"{_pluralize(plan.accounts_held_back, 'account')} and "
+        f"{_pluralize(plan.transactions_held_back, 'transaction')} held back by "
+        f"{_pluralize(len(plan.errors), 'error')}."
     )
+
+
+def _pluralize(number: int, noun: str) -> str:
+    """Return "1 error" or "2 errors": the number with the noun in agreement."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _czk(haler: int) -> str:

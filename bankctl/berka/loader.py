@@ -79,6 +79,10 @@ class LoadResult:
     transactions: Tally = field(default_factory=Tally)
     failures: list[str] = field(default_factory=list)
     """Rows the ledger rejected, as "file:line: reason"."""
+    accounts_held_back: int = 0
+    """Accounts not opened because the ledger rejected them or a holder."""
+    transactions_held_back: int = 0
+    """Rows not sent because the ledger rejected their account or an earlier row."""
     accounts_checked: int = 0
     balance_mismatches: list[tuple[str, int, int]] = field(default_factory=list)
     """(external_ref, bank's balance, ledger's balance) in haléř."""
@@ -98,6 +102,8 @@ class _Opened:
     account_id: int
     sequence: int
     """Commit sequence of the account's last write, to read it at least that new."""
+    complete: bool = False
+    """Whether every row of the account was posted, so its balance can be checked."""
 
 
 class _Stopped(Exception):
@@ -219,7 +225,7 @@ class Loader:
             (
                 lambda ref=ref, opened=opened: self._check_balance(ref, opened)
                 for ref, opened in sorted(self._opened.items())
-                if not opened.plan.transactions_held_back
+                if opened.complete and not opened.plan.transactions_held_back
             ),
         )
         self.result.balance_mismatches.sort()
@@ -274,6 +280,7 @@ class Loader:
                 f"account {plan.account.account_id} not opened: its holder client "
                 f"{missing[0]} was not created",
             )
+            self._hold_back(accounts=1, transactions=rows)
             self._on_progress(1 + rows)
             return
         request = account_request(plan, self._customer_ids, self._refs)
@@ -285,6 +292,7 @@ class Loader:
         )
         self._on_progress(1)
         if response is None:
+            self._hold_back(accounts=1, transactions=rows)
             self._on_progress(rows)
             return
         self._tally(self.result.accounts, response.commit_sequence)
@@ -307,10 +315,13 @@ class Loader:
             )
             self._on_progress(1)
             if response is None:
-                self._on_progress(len(plan.postings) - index - 1)
+                later_rows = len(plan.postings) - index - 1
+                self._hold_back(accounts=0, transactions=later_rows)
+                self._on_progress(later_rows)
                 return
             self._tally(self.result.transactions, response.commit_sequence)
             opened.sequence = max(opened.sequence, response.commit_sequence)
+        opened.complete = True
 
     def _check_balance(self, external_ref: str, opened: _Opened) -> None:
         """Compare the balance the account service reports with the bank's."""
@@ -379,6 +390,11 @@ class Loader:
     def _fail(self, file: str, line: int, reason: str) -> None:
         with self._lock:
             self.result.failures.append(f"{file}:{line}: {reason}")
+
+    def _hold_back(self, *, accounts: int, transactions: int) -> None:
+        with self._lock:
+            self.result.accounts_held_back += accounts
+            self.result.transactions_held_back += transactions
 
     def _tally(self, tally: Tally, commit_sequence: int) -> None:
         with self._lock:

@@ -456,3 +456,40 @@ def test_summary_names_prefix_and_new_rate(stack, tmp_path):
     assert "transactions per second" not in again.stdout
     assert "nothing new: every record was already imported" in again.stdout
     assert (tmp_path / DEFAULT_REPORT).is_file()
+
+
+def test_rejected_row_counts_later_rows_held_back(stack, tmp_path):
+    """The ledger rejects a row whose request id it saw with other content."""
+    rows = [
+        '1;10;930101;"PRIJEM";"VKLAD";100.00;100.00;"";;',
+        '2;10;930102;"VYDAJ";"VYBER";30.00;70.00;"";;',
+        '3;10;930103;"PRIJEM";"VKLAD";5.00;75.00;"";;',
+        '4;10;930104;"PRIJEM";"VKLAD";5.00;80.00;"";;',
+    ]
+    account = {
+        "clients": ['1;"706213";1'],
+        "accounts": ['10;1;"POPLATEK MESICNE";930101'],
+        "dispositions": ['1;1;10;"OWNER"'],
+    }
+    original = write_folder(tmp_path / "original", **account, trans=rows)
+    changed_row = rows[0].replace('"";;', '"XYZ";;')
+    changed = write_folder(
+        tmp_path / "changed", **account, trans=[changed_row, *rows[1:]]
+    )
+    command = ("import", "berka", "--ref-prefix", "held", "--no-progress")
+
+    first = run_bankctl(stack, *command[:2], str(original), *command[2:], cwd=tmp_path)
+    text = run_bankctl(stack, *command[:2], str(changed), *command[2:], cwd=tmp_path)
+    done, summary = import_folder(stack, changed, tmp_path / "changed.csv", "held")
+
+    assert first.returncode == 0, first.stderr
+    assert text.returncode == 1
+    assert "the account's 3 later rows were not posted" in text.stderr
+    assert "held back by errors: 0 accounts, 3 transactions (1 error above)" in (
+        text.stdout
+    )
+    assert done.returncode == 1
+    assert summary["held_back"] == {"accounts": 0, "transactions": 3}
+    assert summary["errors"] == 1
+    assert summary["accounts_checked"] == 0
+    assert summary["balance_mismatches"] == []

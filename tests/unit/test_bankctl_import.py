@@ -54,7 +54,7 @@ def test_dry_run_writes_default_report_under_data(tmp_path, monkeypatch, capsys)
 
     out = capsys.readouterr().out
     assert status == 0
-    assert "1 rows reconciled" in out
+    assert "1 row reconciled" in out
     assert (tmp_path / DEFAULT_REPORT).is_file()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["berka", "data"]
 
