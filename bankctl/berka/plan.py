@@ -6,7 +6,8 @@ ledger. A row that fails holds back what depends on it, and everything else
 goes ahead:
 
 - a rejected client row holds back the accounts that client holds;
-- a rejected account or disposition row holds back that account;
+- a rejected account or disposition row holds back that account and its
+  rows in disp.asc and trans.asc;
 - a rejected or unplaceable transaction row holds back every transaction of
   its account, because each posting's amount comes from the balance of the
   row before it.
@@ -110,15 +111,15 @@ def build(folder: Path, tolerance: int = DEFAULT_TOLERANCE) -> ImportPlan:
 
     districts = {d.district_id: d.name for d in read(records.DISTRICTS)}
     clients = _clients_in_districts(read(records.CLIENTS), districts, errors)
-    accounts = {a.account_id: a for a in read(records.ACCOUNTS)}
+    accounts = _accounts_in_districts(read(records.ACCOUNTS), districts, errors)
     rejected = _rejected_accounts(errors, "account.asc") - accounts.keys()
-    holders, held = _holders(
-        read(records.DISPOSITIONS), clients, accounts, rejected, errors
-    )
+    dispositions = read(records.DISPOSITIONS)
+    holders, held = _holders(dispositions, clients, accounts, rejected, errors)
     plans = _account_plans(accounts, holders, held, errors)
     by_account = _transactions_by_account(
         read(records.TRANSACTIONS), accounts, rejected, errors
     )
+    _name_rows_held_by_accounts(rejected, dispositions, by_account, errors)
     held_transactions = sum(
         len(rows) for account_id, rows in by_account.items() if account_id not in plans
     )
@@ -191,6 +192,25 @@ def _clients_in_districts(
             )
             continue
         known[client.client_id] = client
+    return known
+
+
+def _accounts_in_districts(
+    accounts: list[Account], districts: dict[int, str], errors: list[RowError]
+) -> dict[int, Account]:
+    known = {}
+    for account in accounts:
+        if account.district_id not in districts:
+            errors.append(
+                RowError(
+                    "account.asc",
+                    account.line,
+                    f"district_id {account.district_id} is not in district.asc",
+                    account.account_id,
+                )
+            )
+            continue
+        known[account.account_id] = account
     return known
 
 
@@ -294,6 +314,35 @@ def _transactions_by_account(
             continue
         by_account[row.account_id].append(row)
     return by_account
+
+
+def _name_rows_held_by_accounts(
+    rejected: set[int],
+    dispositions: list[records.Disposition],
+    by_account: dict[int, list[Trans]],
+    errors: list[RowError],
+) -> None:
+    """Name, in the error of each rejected account.asc line, the rows it holds back.
+
+    Those disp.asc and trans.asc rows get no error of their own, because
+    their account is in account.asc, only on a line that failed.
+    """
+    held_dispositions: dict[int, int] = defaultdict(int)
+    for disp in dispositions:
+        if disp.account_id in rejected:
+            held_dispositions[disp.account_id] += 1
+    unnamed = set(rejected)
+    for index, error in enumerate(errors):
+        account_id = error.account_id
+        if error.file != "account.asc" or account_id not in unnamed:
+            continue
+        unnamed.discard(account_id)
+        errors[index] = replace(
+            error,
+            reason=f"{error.reason}; account {account_id} is held back until this "
+            f"line is fixed, and so are its rows: {held_dispositions[account_id]} "
+            f"in disp.asc and {len(by_account.get(account_id, []))} in trans.asc",
+        )
 
 
 def _plan_postings(

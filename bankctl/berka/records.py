@@ -279,7 +279,10 @@ class FileSpec:
 DISTRICTS = FileSpec("district.asc", tuple(f"A{i}" for i in range(1, 17)), district)
 CLIENTS = FileSpec("client.asc", ("client_id", "birth_number", "district_id"), client)
 ACCOUNTS = FileSpec(
-    "account.asc", ("account_id", "district_id", "frequency", "date"), account
+    "account.asc",
+    ("account_id", "district_id", "frequency", "date"),
+    account,
+    account_column=0,
 )
 DISPOSITIONS = FileSpec(
     "disp.asc",

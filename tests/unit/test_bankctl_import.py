@@ -6,6 +6,7 @@ service, so these tests need no running stack.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from bankctl import cli
 from bankctl.importing import DEFAULT_REPORT
-from tests.support.berka import REPO, write_folder
+from tests.support.berka import REPO, slice_of_real_data, write_folder
 
 UNREACHABLE = ["--accounts-addr", "127.0.0.1:1", "--ledger-addr", "127.0.0.1:1"]
 
@@ -100,3 +101,71 @@ def test_unwritable_report_fails_cleanly(tmp_path, capsys):
     assert status == 1
     assert err.startswith(f"error: cannot write the reconciliation report {report}")
     assert "--report" in err
+
+
+def _dry_run(folder: Path, tmp_path: Path, capsys) -> tuple[int, dict, list[str]]:
+    """Run a dry run; return the exit status, the JSON summary and the errors."""
+    status = cli.main(
+        [
+            *UNREACHABLE,
+            "--json",
+            "import",
+            "berka",
+            str(folder),
+            "--dry-run",
+            "--report",
+            str(tmp_path / "report.csv"),
+        ]
+    )
+    captured = capsys.readouterr()
+    return status, json.loads(captured.out), captured.err.splitlines()
+
+
+def _replace_column(path: Path, first_column: str, column: int, value: str) -> int:
+    """Set one column of the row whose first column matches; return its line."""
+    lines = path.read_text().splitlines()
+    for number, line in enumerate(lines, start=1):
+        fields = line.split(";")
+        if fields[0] == first_column:
+            fields[column] = value
+            lines[number - 1] = ";".join(fields)
+            path.write_text("\n".join(lines) + "\n")
+            return number
+    raise AssertionError(f"no row starts with {first_column} in {path}")
+
+
+def test_bad_account_row_names_rows_it_holds(tmp_path, capsys):
+    folder = slice_of_real_data(tmp_path / "berka", [576, 2378])
+    line = _replace_column(folder / "account.asc", "576", 3, "931301")
+    trans_rows = [
+        row for row in (folder / "trans.asc").read_text().splitlines() if ";576;" in row
+    ]
+
+    status, summary, errors = _dry_run(folder, tmp_path, capsys)
+
+    assert status == 1
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"error: account.asc:{line}: date ")
+    assert (
+        "account 576 is held back until this line is fixed, and so are its rows: "
+        f"2 in disp.asc and {len(trans_rows)} in trans.asc" in errors[0]
+    )
+    assert summary["errors"] == 1
+    assert summary["accounts"] == 1
+    assert summary["held_back"] == {"accounts": 1, "transactions": len(trans_rows)}
+
+
+def test_account_district_must_be_in_file(tmp_path, capsys):
+    folder = _small_folder(tmp_path / "berka")
+    line = _replace_column(folder / "account.asc", "10", 1, "99")
+
+    status, summary, errors = _dry_run(folder, tmp_path, capsys)
+
+    assert status == 1
+    assert errors == [
+        f"error: account.asc:{line}: district_id 99 is not in district.asc; "
+        "account 10 is held back until this line is fixed, and so are its rows: "
+        "1 in disp.asc and 2 in trans.asc"
+    ]
+    assert summary["accounts"] == 0
+    assert summary["held_back"] == {"accounts": 1, "transactions": 2}
