@@ -8,6 +8,7 @@ Amounts become integer haléř straight from their digits, never through float.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 from collections.abc import Callable, Iterator
@@ -312,17 +313,22 @@ TRANSACTIONS = FileSpec(
 def read(folder: Path, spec: FileSpec) -> tuple[list, list[RowError]]:
     """Read every row of one file; return the records and the rows' errors.
 
-    Raises SourceFileError if the file is missing or its header differs.
+    Raises SourceFileError if the file is missing or unreadable, or if its
+    header differs or is not ASCII.
     """
     path = folder / spec.name
     try:
-        text = path.read_text(encoding="ascii")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SourceFileError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SourceFileError(f"{path}: cannot be read: {error}") from None
-    lines = text.splitlines()
-    header = _fields(lines[0]) if lines else []
+    except OSError as error:
+        raise SourceFileError(f"{path}: cannot be read: {error.strerror}") from None
+    # bytes.splitlines() splits at \n, \r and \r\n only, as editors count lines.
+    lines = data.splitlines()
+    try:
+        header = _fields(_decode(lines[0])) if lines else []
+    except (ValueError, csv.Error) as error:
+        raise SourceFileError(f"{path}:1: invalid header: {error}") from None
     if tuple(header) != spec.columns:
         raise SourceFileError(
             f"{path}:1: header {';'.join(header)!r} differs from the expected "
@@ -330,31 +336,54 @@ def read(folder: Path, spec: FileSpec) -> tuple[list, list[RowError]]:
         )
     records, failures = [], []
     for number, line in _numbered(lines):
-        fields: list[str] = []
         try:
-            fields = _fields(line)
+            fields = _fields(_decode(line))
             if len(fields) != len(spec.columns):
                 raise ValueError(
                     f"has {len(fields)} columns, expected {len(spec.columns)}"
                 )
             records.append(spec.parse(fields, number))
         except (ValueError, csv.Error) as error:
-            account_id = _account_id(fields, spec.account_column)
+            account_id = _account_id(line, spec.account_column)
             failures.append(RowError(spec.name, number, str(error), account_id))
     return records, failures
 
 
-def _account_id(fields: list[str], column: int | None) -> int | None:
-    """Return the row's account_id if that column contains a valid one."""
-    if column is None or column >= len(fields):
+def _decode(line: bytes) -> str:
+    """Decode one line as ASCII, or raise ValueError naming the first other byte."""
+    try:
+        return line.decode("ascii")
+    except UnicodeDecodeError as error:
+        if line.startswith(codecs.BOM_UTF8):
+            raise ValueError(
+                "the line starts with a UTF-8 byte order mark (bytes 0xef 0xbb "
+                "0xbf): save the file as ASCII without one"
+            ) from None
+        raise ValueError(
+            f"byte 0x{line[error.start]:02x} at column {error.start + 1} is not "
+            "ASCII: the files are ASCII text, so replace or remove it"
+        ) from None
+
+
+def _account_id(line: bytes, column: int | None) -> int | None:
+    """Return the row's account_id if that column contains a valid one.
+
+    The line is split at every ";", because it may be one that failed to
+    decode or parse. In every file the account_id column comes before any
+    column of free text, so no ";" inside quotes shifts it.
+    """
+    if column is None:
+        return None
+    fields = line.decode("ascii", errors="replace").split(";")
+    if column >= len(fields):
         return None
     try:
-        return parse_id(fields[column], "account_id")
+        return parse_id(fields[column].strip('"'), "account_id")
     except ValueError:
         return None
 
 
-def _numbered(lines: list[str]) -> Iterator[tuple[int, str]]:
+def _numbered(lines: list[bytes]) -> Iterator[tuple[int, bytes]]:
     """Yield the data lines with their line numbers, skipping blank lines."""
     for index, line in enumerate(lines[1:], start=2):
         if line.strip():

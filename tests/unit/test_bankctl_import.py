@@ -6,6 +6,7 @@ service, so these tests need no running stack.
 
 from __future__ import annotations
 
+import codecs
 import json
 import subprocess
 from pathlib import Path
@@ -169,3 +170,49 @@ def test_account_district_must_be_in_file(tmp_path, capsys):
     ]
     assert summary["accounts"] == 0
     assert summary["held_back"] == {"accounts": 1, "transactions": 2}
+
+
+def test_byte_order_mark_names_file_and_line(tmp_path, capsys):
+    folder = _small_folder(tmp_path / "berka")
+    path = folder / "trans.asc"
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+
+    status = cli.main([*UNREACHABLE, "import", "berka", str(folder), "--dry-run"])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith(f"error: {path}:1: invalid header: the line starts with")
+    assert "UTF-8 byte order mark" in err
+    assert "codec" not in err
+
+
+def test_non_ascii_byte_names_line_and_column(tmp_path, capsys):
+    folder = _small_folder(tmp_path / "berka")
+    path = folder / "client.asc"
+    lines = len(path.read_bytes().splitlines())
+    path.write_bytes(path.read_bytes() + b"\xff")
+
+    status, summary, errors = _dry_run(folder, tmp_path, capsys)
+
+    assert status == 1
+    assert errors == [
+        f"error: client.asc:{lines + 1}: byte 0xff at column 1 is not ASCII: the "
+        "files are ASCII text, so replace or remove it"
+    ]
+    assert summary["customers"] == 1
+    assert summary["errors"] == 1
+
+
+def test_non_ascii_row_holds_back_its_account(tmp_path, capsys):
+    folder = _small_folder(tmp_path / "berka")
+    path = folder / "trans.asc"
+    path.write_bytes(path.read_bytes().replace(b'"UROK"', b'"\xc3\x9aROK"'))
+
+    status, summary, errors = _dry_run(folder, tmp_path, capsys)
+
+    assert status == 1
+    assert len(errors) == 1
+    assert errors[0].startswith("error: trans.asc:3: byte 0xc3 at column ")
+    assert "the 1 other rows of account 10 are held back" in errors[0]
+    assert summary["transactions"] == 0
+    assert summary["held_back"] == {"accounts": 0, "transactions": 1}
