@@ -80,7 +80,7 @@ def import_berka(args: argparse.Namespace, context: Context) -> int:
         raise CommandError(f"--workers is {args.workers}: use 1 or more")
     plan = _build_plan(args)
     for error in plan.errors:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error.in_folder(plan.folder)}", file=sys.stderr)
     reconciled = _write_report(args.report, plan)
     if args.dry_run:
         _print_plan(context, args, plan, reconciled)

@@ -78,7 +78,7 @@ class LoadResult:
     accounts: Tally = field(default_factory=Tally)
     transactions: Tally = field(default_factory=Tally)
     failures: list[str] = field(default_factory=list)
-    """Rows the ledger rejected, as "file:line: reason"."""
+    """Rows the ledger rejected, as "folder/file:line: reason"."""
     accounts_held_back: int = 0
     """Accounts not opened because the ledger rejected them or a holder."""
     transactions_held_back: int = 0
@@ -389,7 +389,7 @@ class Loader:
 
     def _fail(self, file: str, line: int, reason: str) -> None:
         with self._lock:
-            self.result.failures.append(f"{file}:{line}: {reason}")
+            self.result.failures.append(f"{self._plan.folder / file}:{line}: {reason}")
 
     def _hold_back(self, *, accounts: int, transactions: int) -> None:
         with self._lock:

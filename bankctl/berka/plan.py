@@ -81,6 +81,8 @@ class ImportPlan:
     errors: list[RowError]
     accounts_held_back: int
     transactions_held_back: int
+    folder: Path = Path(".")
+    """The folder the files were read from, to name them in errors."""
 
     @property
     def postings(self) -> Iterable[Posting]:
@@ -136,6 +138,7 @@ def build(folder: Path, tolerance: int = DEFAULT_TOLERANCE) -> ImportPlan:
         errors=errors,
         accounts_held_back=len(accounts) + len(rejected) - len(plans),
         transactions_held_back=held_transactions,
+        folder=folder,
     )
 
 

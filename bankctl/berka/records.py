@@ -41,6 +41,10 @@ class RowError:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}"
 
+    def in_folder(self, folder: Path) -> str:
+        """Return "FOLDER/FILE:LINE: REASON", the path as whole-file errors show it."""
+        return f"{folder / self.file}:{self.line}: {self.reason}"
+
 
 class SourceFileError(Exception):
     """A file is missing or has the wrong header, so none of its rows can be read."""

@@ -397,7 +397,8 @@ def test_bad_rows_report_file_line_reason(stack, bank, tmp_path):
     }
     for cause, reason in expected.items():
         line = line_of[causes[cause]]
-        assert f"error: trans.asc:{line}: {reason}" in done.stderr, cause
+        path = tmp_path / "bad" / "trans.asc"
+        assert f"error: {path}:{line}: {reason}" in done.stderr, cause
     for trans_id in causes.values():
         with pytest.raises(grpc.RpcError) as failure:
             bank.transactions.GetTransaction(

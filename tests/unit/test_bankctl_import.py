@@ -146,7 +146,7 @@ def test_bad_account_row_names_rows_it_holds(tmp_path, capsys):
 
     assert status == 1
     assert len(errors) == 1, errors
-    assert errors[0].startswith(f"error: account.asc:{line}: date ")
+    assert errors[0].startswith(f"error: {folder / 'account.asc'}:{line}: date ")
     assert (
         "account 576 is held back until this line is fixed, and so are its rows: "
         f"2 in disp.asc and {len(trans_rows)} in trans.asc" in errors[0]
@@ -164,9 +164,9 @@ def test_account_district_must_be_in_file(tmp_path, capsys):
 
     assert status == 1
     assert errors == [
-        f"error: account.asc:{line}: district_id 99 is not in district.asc; "
-        "account 10 is held back until this line is fixed, and so are its rows: "
-        "1 in disp.asc and 2 in trans.asc"
+        f"error: {folder / 'account.asc'}:{line}: district_id 99 is not in "
+        "district.asc; account 10 is held back until this line is fixed, and so "
+        "are its rows: 1 in disp.asc and 2 in trans.asc"
     ]
     assert summary["accounts"] == 0
     assert summary["held_back"] == {"accounts": 1, "transactions": 2}
@@ -196,7 +196,7 @@ def test_non_ascii_byte_names_line_and_column(tmp_path, capsys):
 
     assert status == 1
     assert errors == [
-        f"error: client.asc:{lines + 1}: byte 0xff at column 1 is not ASCII: the "
+        f"error: {path}:{lines + 1}: byte 0xff at column 1 is not ASCII: the "
         "files are ASCII text, so replace or remove it"
     ]
     assert summary["customers"] == 1
@@ -212,7 +212,7 @@ def test_non_ascii_row_holds_back_its_account(tmp_path, capsys):
 
     assert status == 1
     assert len(errors) == 1
-    assert errors[0].startswith("error: trans.asc:3: byte 0xc3 at column ")
+    assert errors[0].startswith(f"error: {path}:3: byte 0xc3 at column ")
     assert "the 1 other rows of account 10 are held back" in errors[0]
     assert summary["transactions"] == 0
     assert summary["held_back"] == {"accounts": 0, "transactions": 1}
