@@ -48,6 +48,19 @@ def test_default_report_is_ignored_by_git():
     assert done.returncode == 0, f"git does not ignore {DEFAULT_REPORT}"
 
 
+def test_backups_folder_is_ignored_by_git():
+    """The operator guide copies the database into backups/ at the root."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+
+    done = subprocess.run(
+        ["git", "check-ignore", "--quiet", "backups/ledger-20260101-000000.duckdb"],
+        cwd=REPO,
+    )
+
+    assert done.returncode == 0, "git does not ignore backups/"
+
+
 def test_dry_run_writes_default_report_under_data(tmp_path, monkeypatch, capsys):
     folder = _small_folder(tmp_path / "berka")
     monkeypatch.chdir(tmp_path)
