@@ -350,7 +350,9 @@ class Loader:
             return self._call(method, request)
         except grpc.RpcError as error:
             reason = f"rejected by the ledger: {describe_error(error)}"
-            if later_rows:
+            if later_rows == 1:
+                reason += "; the account's 1 later row was not posted"
+            elif later_rows:
                 reason += f"; the account's {later_rows} later rows were not posted"
             self._fail(file, line, reason)
             return None

@@ -360,10 +360,11 @@ def _plan_postings(
     ]
     if bad:
         first = errors[bad[0]]
+        others = "1 other row" if len(rows) == 1 else f"{len(rows)} other rows"
         errors[bad[0]] = replace(
             first,
-            reason=f"{first.reason}; the {len(rows)} other rows of account "
-            f"{account_id} are held back until it is fixed",
+            reason=f"{first.reason}; the {others} of account {account_id} "
+            f"{'is' if len(rows) == 1 else 'are'} held back until it is fixed",
         )
         plan.transactions_held_back = len(rows)
         return

@@ -226,6 +226,6 @@ def test_non_ascii_row_holds_back_its_account(tmp_path, capsys):
     assert status == 1
     assert len(errors) == 1
     assert errors[0].startswith(f"error: {path}:3: byte 0xc3 at column ")
-    assert "the 1 other rows of account 10 are held back" in errors[0]
+    assert "the 1 other row of account 10 is held back" in errors[0]
     assert summary["transactions"] == 0
     assert summary["held_back"] == {"accounts": 0, "transactions": 1}

@@ -184,7 +184,7 @@ def test_bad_trans_row_holds_back_its_account(tmp_path):
         ("trans.asc", 3),
         ("trans.asc", 5),
     ]
-    assert "1 other rows of account 10 are held back" in planned.errors[0].reason
+    assert "1 other row of account 10 is held back" in planned.errors[0].reason
     assert "account_id 99 is not in account.asc" in planned.errors[1].reason
 
 
