@@ -83,10 +83,20 @@ def test_audit_json_lists_no_violations(bankctl, account_id):
 
 
 def test_audit_rejects_bad_max_violations(bankctl, account_id):
-    status, _, err = bankctl("audit", "--max-violations", "-1")
+    status, _, err = bankctl("audit", "--max-violations", "10001")
 
     assert status == 1
     assert "INVALID_MAX_VIOLATIONS" in err
+
+
+def test_audit_negative_max_violations_does_not_parse(bankctl, capsys):
+    with pytest.raises(SystemExit) as stop:
+        bankctl("audit", "--max-violations", "-1")
+
+    assert stop.value.code == 2
+    assert "argument --max-violations: '-1' is not a whole number" in (
+        capsys.readouterr().err
+    )
 
 
 def test_audit_of_broken_ledger_exits_one(audited_stack, bankctl, account_id):
