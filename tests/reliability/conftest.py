@@ -14,7 +14,7 @@ from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import ledger_store_pb2_grpc as store_grpc
 from bank.ledger.v1 import resources_pb2 as pb
 from bank_common.stack import LocalStack
-from bank_common.validation import MAX_AMOUNT
+from bank_common.validation import MAX_AMOUNT, MAX_BALANCE
 from tests.reliability.hostile import TALLY, Known
 
 
@@ -23,6 +23,32 @@ class HostileStack:
     stack: LocalStack
     channels: dict[str, grpc.Channel]
     known: Known
+
+    def restore_full_account(self) -> None:
+        """Bring the full account back to ACTIVE and to the balance limit.
+
+        Generated requests draw random ids, which now and then name this
+        account, or one of the deposits that filled it, and change it.
+        """
+        ledger = store_grpc.LedgerStoreServiceStub(self.channels["ledger"])
+        account_id = self.known.full_account_id
+        account = ledger.GetAccount(
+            store.GetAccountRequest(account_id=account_id), timeout=10
+        ).account
+        if account.status == pb.ACCOUNT_STATUS_FROZEN:
+            _set_status(ledger, account, pb.ACCOUNT_STATUS_ACTIVE, self.known)
+        balance = account.balance.minor_units
+        while balance < MAX_BALANCE:
+            amount = min(MAX_AMOUNT, MAX_BALANCE - balance)
+            try:
+                _deposit_gbp(ledger, account_id, amount).result()
+            except grpc.RpcError as error:
+                # The bank's GBP cash account is at its own limit, which
+                # also rejects any further GBP deposit.
+                if error.code() != grpc.StatusCode.OUT_OF_RANGE:
+                    raise
+                return
+            balance += amount
 
 
 @pytest.fixture(scope="module")
@@ -147,20 +173,21 @@ def _fill_to_max_balance(ledger, account: pb.Account) -> None:
     Any further credit to it, and any further GBP deposit at all (the bank's
     GBP cash account is at -10**18), must fail with OUT_OF_RANGE.
     """
-    calls = [
-        ledger.PostTransaction.future(
-            store.PostTransactionRequest(
-                request_id=_request_id(),
-                kind=pb.TRANSACTION_KIND_DEPOSIT,
-                account_id=account.account_id,
-                amount=pb.Money(currency_code="GBP", minor_units=MAX_AMOUNT),
-            ),
-            timeout=60,
-        )
-        for _ in range(1000)
-    ]
+    calls = [_deposit_gbp(ledger, account.account_id, MAX_AMOUNT) for _ in range(1000)]
     for call in calls:
         call.result()
+
+
+def _deposit_gbp(ledger, account_id: int, minor_units: int) -> grpc.Future:
+    return ledger.PostTransaction.future(
+        store.PostTransactionRequest(
+            request_id=_request_id(),
+            kind=pb.TRANSACTION_KIND_DEPOSIT,
+            account_id=account_id,
+            amount=pb.Money(currency_code="GBP", minor_units=minor_units),
+        ),
+        timeout=60,
+    )
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -158,6 +158,7 @@ def test_get_service_status_answers(transactions, probe):
 
 
 def test_deposit_beyond_max_balance_is_out_of_range(hostile, transactions, probe):
+    hostile.restore_full_account()
     request = txn.DepositRequest(
         request_id="deposit-over-limit",
         account_id=hostile.known.full_account_id,
