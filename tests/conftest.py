@@ -29,11 +29,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def bank(stack: LocalStack) -> Iterator[Bank]:
-    client = Bank.connect(
-        stack.ports.address("accounts"),
-        stack.ports.address("transactions"),
-        stack.ports.address("ledger"),
-    )
+    client = Bank.for_stack(stack)
     yield client
     client.close()
 

@@ -46,11 +46,7 @@ def json_stack(tmp_path_factory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def client(json_stack) -> Iterator[Bank]:
-    bank = Bank.connect(
-        json_stack.ports.address("accounts"),
-        json_stack.ports.address("transactions"),
-        json_stack.ports.address("ledger"),
-    )
+    bank = Bank.for_stack(json_stack)
     yield bank
     bank.close()
 

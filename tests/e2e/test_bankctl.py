@@ -225,11 +225,7 @@ def test_request_id_retry_posts_once(bankctl):
 def test_watch_prints_new_transactions(bankctl, stack):
     account = _new_account(bankctl)
     _json(bankctl, "deposit", account, "1.00")
-    client = Bank.connect(
-        stack.ports.address("accounts"),
-        stack.ports.address("transactions"),
-        stack.ports.address("ledger"),
-    )
+    client = Bank.for_stack(stack)
 
     def deposit_soon():
         time.sleep(1.0)

@@ -29,11 +29,7 @@ def audited_stack(tmp_path_factory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="module")
 def account_id(audited_stack) -> int:
-    bank = Bank.connect(
-        audited_stack.ports.address("accounts"),
-        audited_stack.ports.address("transactions"),
-        audited_stack.ports.address("ledger"),
-    )
+    bank = Bank.for_stack(audited_stack)
     try:
         source = bank.open_account(overdraft=1_000)
         destination = bank.open_account()

@@ -134,11 +134,7 @@ def test_resume_delivers_exactly_missed_events(bank):
 def test_resume_after_ledger_restart(tmp_path):
     stack = LocalStack(db_path=tmp_path / "ledger.duckdb", log_dir=tmp_path / "logs")
     stack.start_all()
-    bank = Bank.connect(
-        stack.ports.address("accounts"),
-        stack.ports.address("transactions"),
-        stack.ports.address("ledger"),
-    )
+    bank = Bank.for_stack(stack)
     try:
         accounts = [bank.open_account(overdraft=10_000) for _ in range(3)]
         start = latest_sequence(bank)
@@ -176,11 +172,7 @@ def test_stalled_subscriber_blocks_no_writes(tmp_path):
         extra_args={"ledger": ["--feed-buffer", "5"]},
     )
     stack.start_all()
-    bank = Bank.connect(
-        stack.ports.address("accounts"),
-        stack.ports.address("transactions"),
-        stack.ports.address("ledger"),
-    )
+    bank = Bank.for_stack(stack)
     try:
         account = bank.open_account()
         start = latest_sequence(bank)
@@ -429,11 +421,7 @@ def test_shutdown_ends_streams_cleanly(tmp_path):
 def test_stopping_services_end_watch_streams_unavailable(tmp_path):
     stack = LocalStack(db_path=tmp_path / "ledger.duckdb", log_dir=tmp_path / "logs")
     stack.start_all()
-    bank = Bank.connect(
-        stack.ports.address("accounts"),
-        stack.ports.address("transactions"),
-        stack.ports.address("ledger"),
-    )
+    bank = Bank.for_stack(stack)
     try:
         account = bank.open_account()
         account_stream = bank.accounts.WatchAccount(

@@ -232,11 +232,7 @@ def wait_for_feed(bank: Bank, timeout: float = 30.0) -> None:
 
 def test_replay_after_ledger_store_restart(tmp_path):
     stack = start_stack(tmp_path)
-    bank = Bank.connect(
-        stack.ports.address("accounts"),
-        stack.ports.address("transactions"),
-        stack.ports.address("ledger"),
-    )
+    bank = Bank.for_stack(stack)
     try:
         source = bank.open_account()
         destination = bank.open_account()

@@ -21,6 +21,7 @@ from bank.ledger.v1 import resources_pb2 as pb
 from bank.transactions.v1 import transaction_service_pb2 as txn
 from bank.transactions.v1 import transaction_service_pb2_grpc as txn_grpc
 from bank_common import status
+from bank_common.stack import LocalStack
 
 
 def new_request_id(prefix: str = "test") -> str:
@@ -47,6 +48,15 @@ class Bank:
     channels: tuple[grpc.Channel, ...]
     addresses: dict[str, str]
     """host:port of "accounts", "transactions" and "ledger"."""
+
+    @classmethod
+    def for_stack(cls, stack: LocalStack) -> Bank:
+        """Connect to the three services of a local stack."""
+        return cls.connect(
+            stack.ports.address("accounts"),
+            stack.ports.address("transactions"),
+            stack.ports.address("ledger"),
+        )
 
     @classmethod
     def connect(
