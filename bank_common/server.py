@@ -8,8 +8,10 @@ endpoint, and runs until SIGTERM or SIGINT.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 
@@ -44,6 +46,46 @@ class StartupError(Exception):
     """A service cannot start: a port is taken or its database cannot be opened."""
 
 
+def check_ports_free(listen: str, metrics_address: str) -> None:
+    """Raise StartupError when another process listens on either address.
+
+    grpcio binds every address a host name resolves to and starts when one of
+    them binds, so "localhost:PORT" with 127.0.0.1:PORT taken would start on
+    [::1] alone. A trial bind of each resolved address finds that first. Only
+    "address in use" counts: an address family the machine lacks is left to
+    the server's own bind. An empty metrics address (no metrics) is skipped.
+    """
+    for option, address in (
+        ("--listen", listen),
+        ("--metrics-address", metrics_address),
+    ):
+        if not address:
+            continue
+        host, port = split_host_port(address)
+        try:
+            resolved = socket.getaddrinfo(
+                host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+        except socket.gaierror as error:
+            raise StartupError(
+                f"cannot listen on {address}: the host does not resolve "
+                f"({error.strerror}); pass an IP address or a local host name "
+                f"as {option}"
+            ) from None
+        for family, kind, protocol, _, socket_address in resolved:
+            with socket.socket(family, kind, protocol) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(socket_address)
+                except OSError as error:
+                    if error.errno == errno.EADDRINUSE:
+                        raise StartupError(
+                            f"cannot listen on {address}: {socket_address[0]} port "
+                            f"{port} is in use; stop the other process or pass "
+                            f"another {option}"
+                        ) from None
+
+
 class ServiceHost:
     """A grpc.aio server with health, reflection, metrics and signal handling."""
 
@@ -74,6 +116,7 @@ class ServiceHost:
             (*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME),
             self.server,
         )
+        check_ports_free(self.listen, self.common.metrics_address)
         try:
             self.port = self.server.add_insecure_port(self.listen)
         except RuntimeError:

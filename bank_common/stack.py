@@ -131,7 +131,7 @@ class LocalStack:
         # A SERVING response may come from another process on the same port.
         if self.processes[service].poll() is not None:
             raise RuntimeError(
-                f"{service} exited with code {self.processes[service].returncode} "
+                f"{NAMES[service]} {_ended(self.processes[service].returncode)} "
                 f"while starting{self._log_tail(service)}"
             )
 
@@ -148,7 +148,7 @@ class LocalStack:
                 process = self.processes.get(service)
                 if process is not None and process.poll() is not None:
                     raise RuntimeError(
-                        f"{service} exited with code {process.returncode} while "
+                        f"{NAMES[service]} {_ended(process.returncode)} while "
                         f"starting{self._log_tail(service)}"
                     )
                 try:
@@ -212,6 +212,13 @@ def busy_ports(ports: Ports) -> list[str]:
     return busy
 
 
+def _ended(code: int) -> str:
+    """Describe a Popen return code: an exit status, or the signal that ended it."""
+    if code < 0:
+        return f"was ended by signal {-code} ({signal.Signals(-code).name})"
+    return f"exited with status {code}"
+
+
 def supervise(stack: LocalStack) -> None:
     """Restart a service that crashes; return when one stops cleanly.
 
@@ -227,7 +234,7 @@ def supervise(stack: LocalStack) -> None:
             if code is None:
                 continue
             if code in (0, -signal.SIGINT, -signal.SIGTERM):
-                print(f"{NAMES[service]} stopped (exit code {code})", file=sys.stderr)
+                print(f"{NAMES[service]} {_ended(code)}", file=sys.stderr)
                 return
             now = time.monotonic()
             recent = [t for t in crashes[service] if now - t < RESTART_WINDOW]
@@ -235,10 +242,10 @@ def supervise(stack: LocalStack) -> None:
             if len(recent) >= MAX_RESTARTS:
                 raise RuntimeError(
                     f"{NAMES[service]} crashed {len(recent) + 1} times within "
-                    f"{RESTART_WINDOW:.0f}s (last exit code {code}); not restarting it"
+                    f"{RESTART_WINDOW:.0f}s (last {_ended(code)}); not restarting it"
                 )
             print(
-                f"{NAMES[service]} exited with code {code}; restarting it",
+                f"{NAMES[service]} {_ended(code)}; restarting it",
                 file=sys.stderr,
                 flush=True,
             )

@@ -28,6 +28,7 @@ from bank_common.config import (
 from bank_common.server import (
     ServiceHost,
     StartupError,
+    check_ports_free,
     run_service,
     wait_for_signal,
 )
@@ -154,6 +155,8 @@ def parse_args(argv: Sequence[str], environ: Mapping[str, str]) -> LedgerStoreCo
 
 async def serve(config: LedgerStoreConfig) -> None:
     started_us = time.time_ns() // 1000
+    # Before the database, so a service that cannot listen changes no file.
+    check_ports_free(config.listen, config.common.metrics_address)
     database = open_database(config.db_path)
     currencies = [row[0] for row in database.currencies()]
     feed = ChangeFeed(
@@ -199,9 +202,15 @@ def open_database(path: str) -> Database:
         return Database(path)
     except (duckdb.Error, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "lock" in reason.lower():
+            fix = "stop the process that holds it, or pass another --db-path"
+        else:
+            fix = (
+                "pass a --db-path that names this ledger's DuckDB file, or a new "
+                "file in a writable folder"
+            )
         raise StartupError(
-            f"cannot open the database file {path}: {reason}. Stop the other "
-            "process that uses it, or fix or change --db-path"
+            f"cannot open the database file {path}: {reason}. To fix it, {fix}"
         ) from None
 
 

@@ -100,29 +100,38 @@ class Database:
         self._connection.close()
 
     def _migrate(self) -> None:
+        """Apply pending migrations and the currency list in one transaction.
+
+        The migrations table is created inside it too, so a file that cannot
+        take the schema (another program's DuckDB file) is left as it was.
+        """
         cursor = self.cursor()
-        cursor.execute(schema.MIGRATIONS_TABLE)
-        applied = {
-            row[0]
-            for row in cursor.execute(
-                "SELECT version FROM schema_migrations"
-            ).fetchall()
-        }
-        for version, ddl in schema.MIGRATIONS:
-            if version in applied:
-                continue
+        applied_now = []
+        try:
             with transaction(cursor):
-                cursor.execute(ddl)
-                cursor.execute(
-                    "INSERT INTO schema_migrations VALUES (?, now())", [version]
+                cursor.execute(schema.MIGRATIONS_TABLE)
+                applied = {
+                    row[0]
+                    for row in cursor.execute(
+                        "SELECT version FROM schema_migrations"
+                    ).fetchall()
+                }
+                for version, ddl in schema.MIGRATIONS:
+                    if version in applied:
+                        continue
+                    cursor.execute(ddl)
+                    cursor.execute(
+                        "INSERT INTO schema_migrations VALUES (?, now())", [version]
+                    )
+                    applied_now.append(version)
+                cursor.executemany(
+                    "INSERT INTO currencies VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    [list(row) for row in schema.CURRENCIES],
                 )
+        finally:
+            cursor.close()
+        for version in applied_now:
             log.info("applied schema migration %d", version)
-        with transaction(cursor):
-            cursor.executemany(
-                "INSERT INTO currencies VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [list(row) for row in schema.CURRENCIES],
-            )
-        cursor.close()
 
     def currencies(self) -> list[tuple[str, int, str]]:
         cursor = self.cursor()

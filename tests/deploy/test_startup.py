@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import duckdb
+
 from bank_common.stack import free_port
 
 
@@ -49,7 +51,7 @@ def test_database_in_use_fails_start(stack):
     )
 
     assert_start_failed(result, f"cannot open the database file {stack.db_path}")
-    assert "--db-path" in result.stderr
+    assert "stop the process that holds it" in result.stderr
 
 
 def test_folder_as_database_fails_start(tmp_path):
@@ -77,4 +79,56 @@ def test_taken_metrics_port_fails_start(stack):
         metrics,
     )
 
-    assert_start_failed(result, f"cannot serve metrics on {metrics}")
+    assert_start_failed(result, f"cannot listen on {metrics}")
+    assert "pass another --metrics-address" in result.stderr
+
+
+def test_localhost_with_taken_port_fails_start(stack):
+    # localhost resolves to 127.0.0.1 and ::1; the first is taken.
+    port = stack.ports.grpc["accounts"]
+    result = run_module(
+        "transaction_service",
+        "--listen",
+        f"localhost:{port}",
+        "--ledger-address",
+        stack.ports.address("ledger"),
+        "--metrics-address=",
+    )
+
+    assert_start_failed(result, f"cannot listen on localhost:{port}")
+    assert f"127.0.0.1 port {port} is in use" in result.stderr
+
+
+def test_taken_port_leaves_no_database_file(stack, tmp_path):
+    database = tmp_path / "new.duckdb"
+    result = run_module(
+        "db_service",
+        "--listen",
+        stack.ports.address("ledger"),
+        "--db-path",
+        str(database),
+        "--metrics-address=",
+    )
+
+    assert_start_failed(result, "cannot listen on")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_foreign_database_is_left_unchanged(tmp_path):
+    database = tmp_path / "other.duckdb"
+    with duckdb.connect(str(database)) as other:
+        other.execute("CREATE TABLE accounts (name VARCHAR)")
+    result = run_module(
+        "db_service",
+        "--listen",
+        f"127.0.0.1:{free_port()}",
+        "--db-path",
+        str(database),
+        "--metrics-address=",
+    )
+
+    assert_start_failed(result, f"cannot open the database file {database}")
+    assert "pass a --db-path that names this ledger's DuckDB file" in result.stderr
+    with duckdb.connect(str(database), read_only=True) as other:
+        tables = other.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert tables == [("accounts",)]
