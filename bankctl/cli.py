@@ -7,6 +7,8 @@ A new group is one more module in ``COMMAND_GROUPS``.
 
 Exit status: 0 on success, 1 when a service rejected the request or the
 command failed, 2 for a command line that does not parse, 130 after Ctrl-C.
+It is 141 when the reader of the output closed it early, as ``head`` does:
+128 + SIGPIPE is the status a shell reports for a program killed by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ COMMAND_GROUPS = (customers, accounts, payments, statements, importing, audit)
 
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 # Bounds of --timeout in seconds. NOTE: both are sanity limits, not tuned.
 # A deadline under a millisecond can only be a typing mistake. Far above a
@@ -102,6 +105,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one bankctl command and return its exit status."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Flushing here, not at exit, lets a closed pipe surface as the
+            # BrokenPipeError caught below.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # As the Python docs advise for SIGPIPE: point stdout at devnull so
+        # the flush at interpreter exit cannot fail again and print a
+        # traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     services = Services(
         {

@@ -7,6 +7,9 @@ run the installed console script.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -209,6 +212,33 @@ def test_statement_table_and_json(bankctl):
         "10000",
         "6950",
     ]
+
+
+def test_statement_to_closed_pipe_exits_quietly(bankctl, stack):
+    account = _new_account(bankctl)
+    _json(bankctl, "deposit", account, "5.00")
+    addresses = [
+        f"--{service}-addr={stack.ports.address(service)}"
+        for service in ("accounts", "transactions", "ledger")
+    ]
+    # The read end is closed before bankctl starts, so its first write to
+    # stdout fails with EPIPE, as after `head -1` has read its line and quit.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bankctl", *addresses, "statement", account],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+    assert result.returncode == cli.EXIT_BROKEN_PIPE
+    assert result.stderr == ""
 
 
 def test_request_id_retry_posts_once(bankctl):
