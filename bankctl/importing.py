@@ -12,7 +12,14 @@ from tqdm import tqdm
 
 from bankctl.berka import plan as berka_plan
 from bankctl.berka import records, report
-from bankctl.berka.loader import Loader, LoadInterrupted, LoadResult, References
+from bankctl.berka.loader import (
+    MAX_PREFIX,
+    Loader,
+    LoadInterrupted,
+    LoadResult,
+    References,
+    check_prefix,
+)
 from bankctl.berka.records import SourceFileError
 from bankctl.context import CommandError, Context, whole_number
 from bankctl.money import format_minor_units
@@ -45,8 +52,11 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     berka.add_argument(
         "--ref-prefix",
         default="berka",
-        help="prefix of external references and request ids, as in berka:2378 "
-        "(default berka); a second data set needs its own",
+        type=_reference_prefix,
+        metavar="PREFIX",
+        help="prefix of external references and request ids, as in berka:2378: "
+        f"1 to {MAX_PREFIX} printable ASCII characters without spaces (default "
+        "berka). A second data set needs its own",
     )
     berka.add_argument(
         "--workers",
@@ -72,6 +82,14 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         help="hide the progress bar, which shows only on a terminal anyway",
     )
     berka.set_defaults(handler=import_berka)
+
+
+def _reference_prefix(text: str) -> str:
+    """argparse type of --ref-prefix, so a bad prefix fails before any row is read."""
+    try:
+        return check_prefix(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def import_berka(args: argparse.Namespace, context: Context) -> int:

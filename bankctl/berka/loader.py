@@ -17,6 +17,7 @@ from __future__ import annotations
 import calendar
 import concurrent.futures
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -30,6 +31,7 @@ from bank.accounts.v1 import account_service_pb2 as accounts_api
 from bank.ledger.v1 import ledger_store_pb2 as store
 from bank.ledger.v1 import resources_pb2 as pb
 from bank.transactions.v1 import transaction_service_pb2 as transactions_api
+from bank_common.validation import REQUEST_ID_MAX
 from bankctl.berka.plan import AccountPlan, ImportPlan, Posting
 from bankctl.berka.records import PAYMENT_KINDS, Client
 from bankctl.connection import Services, describe_error, is_transient
@@ -43,6 +45,42 @@ _ROLE = {"OWNER": pb.HOLDER_ROLE_OWNER, "AUTHORIZED": pb.HOLDER_ROLE_AUTHORIZED}
 # plus the time of the calls themselves.
 RETRIES = 9
 MAX_BACKOFF = 5.0
+
+
+# The longest suffix that References adds to the prefix is ":customer:"
+# and a source id. NOTE: the room left assumes source ids of at most 19
+# digits, as many as 2**63 - 1 has; a longer id fails its row at the ledger.
+_MAX_SUFFIX = len(":customer:") + len(str(2**63 - 1))
+MAX_PREFIX = REQUEST_ID_MAX - _MAX_SUFFIX
+# The ledger's rule for request ids: printable ASCII without spaces. It also
+# keeps external references clear of the trimming and control characters
+# that the ledger rejects or changes in text fields.
+_PREFIX = re.compile(r"[\x21-\x7e]+")
+
+
+def check_prefix(prefix: str) -> str:
+    """Return ``prefix`` if every request id and reference made from it is valid.
+
+    Raises ValueError naming the fix for an empty prefix, a character the
+    ledger rejects in request ids, or one longer than MAX_PREFIX.
+    """
+    if not prefix:
+        raise ValueError(
+            "the prefix is empty: give one such as berka, which makes references "
+            "such as berka:2378"
+        )
+    if not _PREFIX.fullmatch(prefix):
+        raise ValueError(
+            f"the prefix {prefix!r} is invalid: use printable ASCII characters "
+            "without spaces, such as berka2"
+        )
+    if len(prefix) > MAX_PREFIX:
+        raise ValueError(
+            f"the prefix has {len(prefix)} characters: shorten it to at most "
+            f"{MAX_PREFIX}, so that request ids such as PREFIX:customer:ID stay "
+            f"within the ledger's limit of {REQUEST_ID_MAX}"
+        )
+    return prefix
 
 
 @dataclass(frozen=True)

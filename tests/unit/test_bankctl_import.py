@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bank_common import validation
+from bank_common.validation import REQUEST_ID_MAX
 from bankctl import cli
+from bankctl.berka.loader import MAX_PREFIX, References
 from bankctl.importing import DEFAULT_REPORT
 from tests.support.berka import REPO, slice_of_real_data, write_folder
 
@@ -92,6 +95,43 @@ def test_report_option_chooses_path(tmp_path, capsys):
 
     assert status == 0, capsys.readouterr().err
     assert report.read_text().splitlines()[1].startswith("trans.asc,3,2,10,")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "reason"),
+    [
+        ("", "the prefix is empty"),
+        ("a b", "the prefix 'a b' is invalid"),
+        ("berka\t2", "is invalid"),
+        ("b\u00e9rka", "is invalid"),
+        ("x" * (MAX_PREFIX + 1), f"shorten it to at most {MAX_PREFIX}"),
+    ],
+    ids=["empty", "space", "tab", "non-ascii", "too-long"],
+)
+def test_bad_ref_prefix_fails_at_parse(tmp_path, capsys, prefix, reason):
+    folder = _small_folder(tmp_path / "berka")
+    report = tmp_path / "report.csv"
+    command = ["import", "berka", str(folder), "--dry-run", "--report", str(report)]
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main([*UNREACHABLE, *command, "--ref-prefix", prefix])
+
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "argument --ref-prefix: " in err
+    assert reason in err
+    assert not report.exists()
+
+
+def test_longest_ref_prefix_fits_request_ids():
+    refs = References("x" * MAX_PREFIX)
+    largest_id = 2**63 - 1
+    longest = refs.request("customer", largest_id)
+
+    assert validation.request_id(longest) == longest
+    assert len(longest) == REQUEST_ID_MAX
+    assert len(refs.request("account", largest_id)) < REQUEST_ID_MAX
+    assert len(refs.external(largest_id)) < REQUEST_ID_MAX
 
 
 def test_unwritable_report_fails_cleanly(tmp_path, capsys):
