@@ -1,4 +1,4 @@
-"""``make demo``: its run on free ports, and its refusal of ports in use."""
+"""``make demo``: its run on free ports, and its checks of ports and folder."""
 
 from __future__ import annotations
 
@@ -57,3 +57,57 @@ def test_demo_refuses_ports_in_use(tmp_path, monkeypatch, capsys):
         capsys.readouterr().err
     )
     assert (folder / "keep").exists()
+
+
+def test_demo_keeps_folder_with_other_files(tmp_path, capsys):
+    folder = tmp_path / "data"
+    (folder / "berka").mkdir(parents=True)
+    (folder / "berka" / "trans.asc").write_text("source data")
+    (folder / "ledger.duckdb").write_text("another ledger")
+
+    status = demo.main(["--free-ports", "--folder", str(folder)])
+
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"--folder {folder} contains files that a demo does not write" in err
+    assert "(berka)" in err
+    assert "choose a new or empty folder with --folder" in err
+    assert (folder / "berka" / "trans.asc").exists()
+    assert (folder / "ledger.duckdb").exists()
+
+
+def test_demo_rejects_file_as_folder(tmp_path, capsys):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a folder")
+
+    status = demo.main(["--free-ports", "--folder", str(path)])
+
+    assert status == 1
+    assert f"--folder {path} is not a folder" in capsys.readouterr().err
+    assert path.read_text() == "not a folder"
+
+
+def test_demo_files_are_not_foreign(tmp_path):
+    (tmp_path / "logs").mkdir()
+    for name in ("ledger.duckdb", "ledger.duckdb.wal", "reconciliation.csv"):
+        (tmp_path / name).write_text("")
+    for service in ("ledger", "accounts", "transactions"):
+        (tmp_path / "logs" / f"{service}.log").write_text("")
+
+    assert demo.foreign_entries(tmp_path) == []
+    assert demo.foreign_entries(tmp_path / "missing") == []
+
+
+def test_other_files_are_foreign(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "notes.txt").write_text("")
+    (tmp_path / "reconciliation.csv").mkdir()
+    (tmp_path / "keep").write_text("")
+    (tmp_path / "ledger.duckdb").symlink_to(tmp_path / "keep")
+
+    assert demo.foreign_entries(tmp_path) == [
+        "keep",
+        "ledger.duckdb",
+        "logs/notes.txt",
+        "reconciliation.csv",
+    ]
