@@ -3,7 +3,8 @@
 The container health checks in ``deploy/docker-compose.yml`` run this as
 ``bank-healthcheck HOST:PORT``. It exits 0 when the service reports SERVING
 and 1 when it reports anything else, cannot be reached, or does not respond
-within the timeout.
+within the timeout. It exits 2, as argparse does, for an invalid address or a
+timeout that is not a positive finite number of seconds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bank_common.config import address, positive_float
 
 
 def check(address: str, service: str = "", timeout: float = 3.0) -> tuple[bool, str]:
@@ -32,9 +35,14 @@ def check(address: str, service: str = "", timeout: float = 3.0) -> tuple[bool, 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bank-healthcheck",
-        description="Exit 0 when the gRPC server at ADDRESS reports SERVING.",
+        description="Exit 0 when the gRPC server at HOST:PORT reports SERVING.",
     )
-    parser.add_argument("address", help="host:port of the gRPC server")
+    parser.add_argument(
+        "address",
+        type=address,
+        metavar="HOST:PORT",
+        help="host:port of the gRPC server, such as 127.0.0.1:50051",
+    )
     parser.add_argument(
         "--service",
         default="",
@@ -43,9 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=3.0,
-        help="seconds to wait for the response (default 3)",
+        metavar="SECONDS",
+        help="seconds to wait for the response, a number above 0 (default 3)",
     )
     args = parser.parse_args(argv)
     serving, detail = check(args.address, args.service, args.timeout)

@@ -4,6 +4,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from bank_common.stack import LocalStack, free_port
 
 PROBE = [sys.executable, "-m", "bank_common.healthcheck"]
@@ -38,6 +40,33 @@ def test_probe_fails_when_nothing_listens():
 
     assert result.returncode == 1
     assert "UNAVAILABLE" in result.stdout or "DEADLINE_EXCEEDED" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1:99999", "invalid address '127.0.0.1:99999'"),
+        ("", "invalid address ''"),
+        ("127.0.0.1", "invalid address '127.0.0.1'"),
+    ],
+    ids=["port-out-of-range", "empty", "no-port"],
+)
+def test_probe_rejects_bad_address(address, reason):
+    result = probe(address, "--timeout", "1")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert reason in result.stderr
+    assert "usage: bank-healthcheck" in result.stderr
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf", "soon"])
+def test_probe_rejects_bad_timeout(timeout):
+    result = probe(f"127.0.0.1:{free_port()}", f"--timeout={timeout}")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"argument --timeout: invalid value {timeout!r}" in result.stderr
 
 
 def test_front_ends_not_serving_without_ledger_store(tmp_path):
