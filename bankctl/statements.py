@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 
+import grpc
+
 from bank.ledger.v1 import resources_pb2 as pb
 from bank.transactions.v1 import transaction_service_pb2 as api
+from bank_common import status
 from bankctl import views
-from bankctl.context import Context, account_reference, whole_number
+from bankctl.connection import describe_error
+from bankctl.context import CommandError, Context, account_reference, whole_number
 from bankctl.output import message_to_dict
 
 _ACCOUNT_HELP = "account id, or an external reference such as berka:2378"
@@ -135,14 +139,49 @@ def watch_account(args: argparse.Namespace, context: Context) -> None:
             f"{views.money(account.balance)}; Ctrl-C stops."
         )
     seen = 0
+    last_transaction = None
     try:
         for message in stream:
             _print_event(context, account.account_id, message)
+            last_transaction = message.transaction.transaction_id
             seen += 1
             if args.count and seen >= args.count:
                 return
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.UNAVAILABLE:
+            raise
+        raise CommandError(
+            _watch_stopped(error, args.account, last_transaction)
+        ) from None
     finally:
         stream.cancel()
+
+
+def _watch_stopped(
+    error: grpc.RpcError, account: str, last_transaction: int | None
+) -> str:
+    """Describe a watch ended by UNAVAILABLE in terms of bankctl's commands.
+
+    The service's own message tells API callers to set after_sequence, which
+    bankctl watch has no option for: a new watch starts from the account's
+    state at that time, and the statement lists what came in between.
+    """
+    ledger_error = status.error_from_rpc_error(error)
+    if ledger_error is not None and ledger_error.reason == "SHUTTING_DOWN":
+        what = "the transaction service stopped"
+    else:
+        what = f"the transaction service cannot be reached ({describe_error(error)})"
+    last = (
+        f"the last transaction printed was {last_transaction}"
+        if last_transaction is not None
+        else "no transaction was printed"
+    )
+    return (
+        f"{what}, so watching account {account} ended, and {last}. Once the "
+        f"service is back, run the same command again to resume watching. "
+        f"Transactions that commit before then are not printed by watch: "
+        f"bankctl statement {account} lists them"
+    )
 
 
 def _print_event(

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from bank_common.stack import free_port
+from bank_common.stack import LocalStack, free_port
 from bankctl import cli
 from tests.support.bank import Bank
 
@@ -273,6 +273,45 @@ def test_watch_prints_new_transactions(bankctl, stack):
     assert "DEPOSIT" in out
     assert "2.50 CZK" in out
     assert "balance 3.50 CZK" in out
+
+
+def test_watch_names_rerun_when_service_stops(tmp_path):
+    own = LocalStack(db_path=tmp_path / "ledger.duckdb", log_dir=tmp_path / "logs")
+    own.start_all()
+    client = Bank.for_stack(own)
+    try:
+        account = client.open_account().account_id
+        addresses = [
+            f"--{service}-addr={own.ports.address(service)}"
+            for service in ("accounts", "transactions", "ledger")
+        ]
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "bankctl", *addresses, "watch", str(account)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert watch.stdout.readline().startswith(f"Watching account {account}")
+            posted = client.deposit(account, 250).transaction.transaction_id
+            assert f"transaction {posted} " in watch.stdout.readline()
+            own.stop("transactions")
+            out, err = watch.communicate(timeout=60)
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+                watch.communicate()
+    finally:
+        client.close()
+        own.stop_all()
+
+    assert watch.returncode == 1
+    assert out == ""
+    assert err.startswith("error: the transaction service ")
+    assert f"the last transaction printed was {posted}" in err
+    assert "run the same command again to resume watching" in err
+    assert f"bankctl statement {account} lists them" in err
+    assert "after_sequence" not in err
 
 
 def test_unreachable_service_fails_cleanly(capsys):
