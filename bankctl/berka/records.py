@@ -331,7 +331,7 @@ def read(folder: Path, spec: FileSpec) -> tuple[list, list[RowError]]:
     lines = data.splitlines()
     try:
         header = _fields(_decode(lines[0])) if lines else []
-    except (ValueError, csv.Error) as error:
+    except ValueError as error:
         raise SourceFileError(f"{path}:1: invalid header: {error}") from None
     if tuple(header) != spec.columns:
         raise SourceFileError(
@@ -347,7 +347,7 @@ def read(folder: Path, spec: FileSpec) -> tuple[list, list[RowError]]:
                     f"has {len(fields)} columns, expected {len(spec.columns)}"
                 )
             records.append(spec.parse(fields, number))
-        except (ValueError, csv.Error) as error:
+        except ValueError as error:
             account_id = _account_id(line, spec.account_column)
             failures.append(RowError(spec.name, number, str(error), account_id))
     return records, failures
@@ -395,5 +395,23 @@ def _numbered(lines: list[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def _fields(line: str) -> list[str]:
-    """Split one line into fields, raising csv.Error on an unbalanced quote."""
-    return next(csv.reader([line], delimiter=";", quotechar='"', strict=True))
+    """Split one line into fields, or raise ValueError naming the quote problem.
+
+    Python's csv module words these errors for its own parser, as in
+    "';' expected after '\"'", so they are reworded here.
+    """
+    try:
+        return next(csv.reader([line], delimiter=";", quotechar='"', strict=True))
+    except csv.Error as error:
+        quotes = line.count('"')
+        if quotes % 2:
+            raise ValueError(
+                f"unbalanced quote: the line has {quotes} '\"' characters, so a "
+                "quoted field is not closed"
+            ) from None
+        if '"' in str(error):
+            raise ValueError(
+                "misplaced quote: a '\"' must open and close a whole field, as in "
+                '"VKLAD"'
+            ) from None
+        raise ValueError(f"cannot be split into fields: {error}") from None

@@ -160,8 +160,32 @@ def test_bad_rows_name_line_and_reason(tmp_path):
     assert "'abc' is not a decimal number" in errors[1].reason
     assert "has 8 columns, expected 10" in errors[2].reason
     assert "without the other bank's code" in errors[3].reason
+    assert errors[4].reason.startswith("unbalanced quote: ")
+    assert str(errors[4]).startswith("trans.asc:7: unbalanced quote: ")
     assert errors[0].account_id == 10
     assert str(errors[1]).startswith("trans.asc:4: amount: ")
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ('1;10;930105;"PRIJEM";"VKLAD;100.00;100.00;"";;', "unbalanced quote"),
+        ('1;10;930105;"PRIJEM";"VKLAD;100.00;100.00;;;', "unbalanced quote"),
+        ('1;10;930105;"PRIJEM";"VKLAD"x;100.00;100.00;"";;', "misplaced quote"),
+    ],
+    ids=["closed-by-later-quote", "never-closed", "text-after-quote"],
+)
+def test_quote_errors_name_line_and_reason(tmp_path, row, reason):
+    _write_trans(tmp_path, row)
+
+    rows, errors = records.read(tmp_path, records.TRANSACTIONS)
+
+    assert rows == []
+    assert len(errors) == 1
+    assert str(errors[0]).startswith(f"trans.asc:2: {reason}: ")
+    assert "expected after" not in errors[0].reason
+    assert "unexpected end of data" not in errors[0].reason
+    assert errors[0].account_id == 10
 
 
 def test_wrong_header_rejects_whole_file(tmp_path):
