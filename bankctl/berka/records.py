@@ -364,8 +364,9 @@ def _decode(line: bytes) -> str:
                 "0xbf): save the file as ASCII without one"
             ) from None
         raise ValueError(
-            f"byte 0x{line[error.start]:02x} at column {error.start + 1} is not "
-            "ASCII: the files are ASCII text, so replace or remove it"
+            f"byte 0x{line[error.start]:02x} at character position "
+            f"{error.start + 1} is not ASCII: the files are ASCII text, so "
+            "replace or remove it"
         ) from None
 
 

@@ -249,8 +249,8 @@ def test_non_ascii_byte_names_line_and_column(tmp_path, capsys):
 
     assert status == 1
     assert errors == [
-        f"error: {path}:{lines + 1}: byte 0xff at column 1 is not ASCII: the "
-        "files are ASCII text, so replace or remove it"
+        f"error: {path}:{lines + 1}: byte 0xff at character position 1 is not "
+        "ASCII: the files are ASCII text, so replace or remove it"
     ]
     assert summary["customers"] == 1
     assert summary["errors"] == 1
@@ -265,7 +265,7 @@ def test_non_ascii_row_holds_back_its_account(tmp_path, capsys):
 
     assert status == 1
     assert len(errors) == 1
-    assert errors[0].startswith(f"error: {path}:3: byte 0xc3 at column ")
+    assert errors[0].startswith(f"error: {path}:3: byte 0xc3 at character position ")
     assert "the 1 other row of account 10 is held back" in errors[0]
     assert summary["transactions"] == 0
     assert summary["held_back"] == {"accounts": 0, "transactions": 1}
