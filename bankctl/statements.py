@@ -194,9 +194,11 @@ def _print_event(
     for entry in transaction.entries:
         if entry.account_id != account_id:
             continue
-        context.output.line(
+        line = (
             f"{views.timestamp(transaction.post_time)}  "
             f"transaction {transaction.transaction_id}  "
             f"{views.kind(transaction.kind)}  {views.money(entry.amount)}  "
             f"balance {views.money(entry.balance_after)}  {transaction.description}"
         )
+        # A transaction without a description would end in two spaces.
+        context.output.line(line.rstrip())

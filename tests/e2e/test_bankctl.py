@@ -273,6 +273,7 @@ def test_watch_prints_new_transactions(bankctl, stack):
     assert "DEPOSIT" in out
     assert "2.50 CZK" in out
     assert "balance 3.50 CZK" in out
+    assert all(line == line.rstrip() for line in out.splitlines())
 
 
 def test_watch_names_rerun_when_service_stops(tmp_path):
