@@ -49,11 +49,10 @@ class StartupError(Exception):
 def check_ports_free(listen: str, metrics_address: str) -> None:
     """Raise StartupError when another process listens on either address.
 
-    grpcio binds every address a host name resolves to and starts when one of
-    them binds, so "localhost:PORT" with 127.0.0.1:PORT taken would start on
-    [::1] alone. A trial bind of each resolved address finds that first. Only
-    "address in use" counts: an address family the machine lacks is left to
-    the server's own bind. An empty metrics address (no metrics) is skipped.
+    grpcio starts once any address that a host name resolves to binds, so
+    "localhost:PORT" with 127.0.0.1:PORT taken would serve on ::1 alone. A
+    trial bind of each resolved address finds the taken one first. Only
+    "address in use" counts, and an empty metrics address is skipped.
     """
     for option, address in (
         ("--listen", listen),

@@ -114,9 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # BrokenPipeError caught below.
             sys.stdout.flush()
     except BrokenPipeError:
-        # As the Python docs advise for SIGPIPE: point stdout at devnull so
-        # the flush at interpreter exit cannot fail again and print a
-        # traceback.
+        # Point stdout at devnull, as the signal module's note on SIGPIPE
+        # advises, so the flush at interpreter exit cannot print a traceback.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ports = Ports.free() if args.free_ports else Ports.defaults()
     busy = busy_ports(ports)
     if busy:
-        # Otherwise bankctl would import into whatever answers on these ports.
+        # Otherwise bankctl would import into the ledger listening on these ports.
         print(
             f"error: ports in use: {', '.join(busy)}. Stop `make run` first, or "
             "run the demo next to it with `make demo DEMO_ARGS=--free-ports`.",

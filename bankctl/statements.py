@@ -162,9 +162,9 @@ def _watch_stopped(
 ) -> str:
     """Describe a watch ended by UNAVAILABLE in terms of bankctl's commands.
 
-    The service's own message tells API callers to set after_sequence, which
-    bankctl watch has no option for: a new watch starts from the account's
-    state at that time, and the statement lists what came in between.
+    The service's message advises API callers to set after_sequence, but
+    bankctl watch has no such option. A new watch starts from the account's
+    state at that time, so the statement shows the transactions in between.
     """
     ledger_error = status.error_from_rpc_error(error)
     if ledger_error is not None and ledger_error.reason == "SHUTTING_DOWN":
